@@ -1,0 +1,3 @@
+"""lintdb: a linter for Python database code (asyncpg, SQLAlchemy, Alembic, PgBouncer)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,260 @@
+"""`lintdb check` and `lintdb rule` with ruff's words, flags, exit codes and output formats."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lintdb import __version__
+from lintdb.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, validate
+from lintdb.diagnostics import Applicability
+from lintdb.discovery import discover
+from lintdb.engine import SourceError
+from lintdb.fileio import decode
+from lintdb.output import HUMAN_FORMATS, RENDERERS, Found, View, relative, summary
+from lintdb.rules import RULES_BY_CODE
+from lintdb.runner import Mode, Outcome, check_paths, check_text
+from lintdb.source import SourceText
+
+
+def _codes(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lintdb", description="A linter for Python database code.")
+    parser.add_argument("--version", "-V", action="version", version=f"lintdb {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="Check files (like `ruff check`).")
+    check.add_argument("paths", nargs="*", default=["."], type=Path, help="Files or directories; `-` reads standard input.")
+    check.add_argument("--fix", action=argparse.BooleanOptionalAction, default=None, help="Apply fixes.")
+    check.add_argument("--unsafe-fixes", action=argparse.BooleanOptionalAction, default=None, help="Include unsafe fixes.")
+    check.add_argument("--fix-only", action="store_true", help="Apply fixes and report nothing else.")
+    check.add_argument("--diff", action="store_true", help="Print the fixes as a diff; write nothing.")
+    check.add_argument("--show-fixes", action=argparse.BooleanOptionalAction, default=None, help="List the fixes applied.")
+    check.add_argument("-e", "--exit-zero", action="store_true", help="Exit 0 even when findings remain.")
+    check.add_argument("--exit-non-zero-on-fix", action="store_true", help="Exit 1 when anything was fixed.")
+    for flag in ("select", "extend-select", "ignore", "fixable", "unfixable", "extend-fixable", "exclude", "extend-exclude"):
+        check.add_argument(f"--{flag}", action="append", type=_codes, metavar="CODES")
+    check.add_argument("--per-file-ignores", action="append", metavar="GLOB:CODES", help="e.g. `tests/*:LDB103`.")
+    check.add_argument("--statistics", action="store_true", help="Count findings per rule.")
+    check.add_argument("--add-noqa", action="store_true", help="Add `# noqa` comments for every finding.")
+    check.add_argument("--output-format", choices=OUTPUT_FORMATS)
+    check.add_argument("-o", "--output-file", type=Path)
+    check.add_argument("--config", type=Path, help="Use this config file for every path.")
+    check.add_argument("--isolated", action="store_true", help="Ignore all config files.")
+    check.add_argument("-n", "--no-cache", action="store_true", help="Do not read or write the cache.")
+    check.add_argument("--cache-dir", type=Path)
+    check.add_argument("--force-exclude", action=argparse.BooleanOptionalAction, default=None, help="Apply excludes to paths given explicitly.")
+    check.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None)
+    check.add_argument("--stdin-filename", type=Path, help="The name of the file read from standard input.")
+    check.add_argument("-q", "--quiet", action="store_true", help="Print findings only.")
+    check.add_argument("-s", "--silent", action="store_true", help="Print nothing.")
+
+    rule = commands.add_parser("rule", help="Show a rule's documentation (like `ruff rule`).")
+    rule.add_argument("code", nargs="?")
+    rule.add_argument("--all", action="store_true")
+    rule.add_argument("--output-format", choices=("text", "json"), default="text")
+    return parser
+
+
+def _cli_config(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for flag in ("select", "extend-select", "ignore", "fixable", "unfixable", "extend-fixable", "exclude", "extend-exclude"):
+        given = getattr(args, flag.replace("-", "_"))
+        if given is not None:
+            values[flag] = [code for group in given for code in group]
+    for flag in ("fix", "unsafe_fixes", "show_fixes", "force_exclude", "respect_gitignore"):
+        if getattr(args, flag) is not None:
+            values[flag.replace("_", "-")] = getattr(args, flag)
+    if args.output_format:
+        values["output-format"] = args.output_format
+    if args.cache_dir:
+        values["cache-dir"] = str(args.cache_dir.resolve())
+    if args.per_file_ignores:
+        ignores: dict[str, list[str]] = {}
+        for pair in args.per_file_ignores:
+            pattern, _, codes = pair.rpartition(":")
+            if not pattern:
+                raise ConfigError(f"command line: `--per-file-ignores {pair}` must be GLOB:CODES")
+            ignores.setdefault(pattern, []).extend(_codes(codes))
+        values["per-file-ignores"] = ignores
+    return validate(values, "command line")
+
+
+def _rule_text(code: str) -> str:
+    rule = RULES_BY_CODE[code]
+    availability = {"Always": "Fix is always available.\n\n", "Sometimes": "Fix is sometimes available.\n\n"}.get(rule.FIX_AVAILABILITY, "")
+    default = "" if rule.DEFAULT_ENABLED else "This rule is not in the default selection; enable it with `extend-select`.\n\n"
+    return f"# {rule.NAME} ({rule.CODE})\n\n{availability}{default}{rule.documentation()}"
+
+
+def _rule_json(code: str) -> dict[str, Any]:
+    rule = RULES_BY_CODE[code]
+    return {
+        "name": rule.NAME,
+        "code": rule.CODE,
+        "linter": "lintdb",
+        "summary": rule.MESSAGE,
+        "message_formats": [rule.MESSAGE],
+        "fix": {"Always": "Fix is always available.", "Sometimes": "Fix is sometimes available."}.get(rule.FIX_AVAILABILITY, "Fix is not available."),
+        "fix_availability": rule.FIX_AVAILABILITY,
+        "fix_title": rule.FIX_TITLE,
+        "explanation": rule.documentation(),
+        "preview": False,
+        "default_enabled": rule.DEFAULT_ENABLED,
+        "url": rule.url(),
+    }
+
+
+def _rule_command(args: argparse.Namespace) -> int:
+    codes = list(RULES_BY_CODE) if args.all else [args.code] if args.code else []
+    if not codes:
+        print("lintdb: error: give a rule code or --all", file=sys.stderr)
+        return 2
+    for code in codes:
+        if code not in RULES_BY_CODE:
+            print(f"lintdb: error: unknown rule code `{code}`", file=sys.stderr)
+            return 2
+    if args.output_format == "json":
+        data = [_rule_json(c) for c in codes]
+        print(json.dumps(data if args.all else data[0], indent=2))
+    else:
+        print("\n".join(_rule_text(c) for c in codes), end="")
+    return 0
+
+
+def _diff(outcome: Outcome) -> str:
+    name = relative(outcome.path)
+    lines = difflib.unified_diff(outcome.original.splitlines(keepends=True), outcome.text.splitlines(keepends=True), name, name)
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _stdin(args: argparse.Namespace, resolver: ConfigResolver, mode: Mode) -> list[Outcome] | None:
+    name = args.stdin_filename.resolve() if args.stdin_filename else Path.cwd() / "-"
+    settings = resolver.for_directory(name.parent)
+    forced = settings.force_exclude if args.force_exclude is None else args.force_exclude
+    if args.stdin_filename and forced and settings.excluded(name):
+        return None
+    try:
+        text, _ = decode(sys.stdin.buffer.read())
+    except SourceError as error:
+        return [Outcome(name, error=str(error))]
+    return [check_text(name, text, settings.for_file(name), Mode(mode.fix, False, mode.add_noqa))]
+
+
+def _check_command(args: argparse.Namespace) -> int:
+    try:
+        cli = _cli_config(args)
+        resolver = ConfigResolver(cli, args.config, args.isolated)
+        settings = resolver.default()
+    except ConfigError as error:
+        print(f"lintdb: error: {error}", file=sys.stderr)
+        return 2
+    fix = settings.fix or args.fix_only or args.diff
+    unsafe = settings.unsafe_fixes
+    level = (Applicability.UNSAFE if unsafe else Applicability.SAFE) if fix else None
+    mode = Mode(level, write=not args.diff, add_noqa=args.add_noqa)
+    from_stdin = [str(p) for p in args.paths] == ["-"]
+    try:
+        if from_stdin:
+            found_outcomes = _stdin(args, resolver, mode)
+            if found_outcomes is None:
+                if fix:
+                    sys.stdout.write(sys.stdin.read())
+                return 0
+            outcomes = found_outcomes
+        else:
+            files = list(discover(list(args.paths), resolver, args.force_exclude))
+            if not files:
+                print("warning: No Python files found under the given path(s)", file=sys.stderr)
+            outcomes = check_paths(files, resolver, mode, use_cache=not args.no_cache and not fix)
+    except ConfigError as error:
+        print(f"lintdb: error: {error}", file=sys.stderr)
+        return 2
+    return _report(args, settings.output_format, unsafe, fix, settings.show_fixes, from_stdin, outcomes)
+
+
+def _report(args: argparse.Namespace, output_format: str, unsafe: bool, fix: bool, show_fixes: bool, from_stdin: bool, outcomes: list[Outcome]) -> int:
+    errors = [o for o in outcomes if o.error]
+    for outcome in errors:
+        print(f"lintdb: error: {relative(outcome.path)}: {outcome.error}", file=sys.stderr)
+    fixed: Counter[str] = Counter()
+    for outcome in outcomes:
+        fixed.update(outcome.fixed)
+    fixed_total = sum(fixed.values())
+    found = [Found(o.path, d, SourceText(o.text)) for o in outcomes for d in o.diagnostics]
+    view = View(found, unsafe)
+    out: list[str] = []
+    human = output_format in HUMAN_FORMATS
+    if args.add_noqa:
+        added = sum(o.noqa_added for o in outcomes)
+        print(f"Added {added} noqa directive{'s' if added != 1 else ''}.", file=sys.stderr)
+        return 2 if errors else 0
+    if args.diff:
+        out.extend(_diff(o) for o in outcomes if o.text != o.original and not o.error)
+        print(f"Would fix {fixed_total} error{'s' if fixed_total != 1 else ''}." if fixed_total else "No errors would be fixed.", file=sys.stderr)
+    elif from_stdin and fix:
+        sys.stdout.write(outcomes[0].text)
+        if not args.fix_only and found:
+            sys.stderr.write(RENDERERS[output_format](view))
+    elif args.statistics:
+        counts = Counter(f.diagnostic.code for f in found)
+        fixable = {f.diagnostic.code for f in found if view.applicable(f.diagnostic)}
+        width = len(str(max(counts.values(), default=0)))
+        out.extend(f"{n:>{width}}\t{code}\t{'[*] ' if code in fixable else ''}{RULES_BY_CODE[code].NAME}\n" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    elif args.fix_only:
+        if human and fixed_total and not args.silent:
+            out.append(f"Fixed {fixed_total} error{'s' if fixed_total != 1 else ''}.\n")
+    else:
+        out.append(RENDERERS[output_format](view))
+        if human and not args.quiet:
+            if found and output_format == "full":
+                out.append("\n")
+            out.append(summary(view, fixed_total, fix))
+    if show_fixes and fixed_total and not args.diff:
+        out.append(f"Fixed {fixed_total} error{'s' if fixed_total != 1 else ''}:\n")
+        for outcome in outcomes:
+            for code, n in sorted(outcome.fixed.items()):
+                out.append(f"- {relative(outcome.path)}:\n    {n} × {code} ({RULES_BY_CODE[code].NAME})\n")
+    text = "".join(out)
+    if not args.silent:
+        if args.output_file:
+            args.output_file.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    return _exit_code(args, bool(errors), bool(found), fixed_total, any(o.text != o.original for o in outcomes))
+
+
+def _exit_code(args: argparse.Namespace, errors: bool, remaining: bool, fixed: int, changed: bool) -> int:
+    """ruff's exit logic: 2 for errors; `--diff` 1 iff a fix would apply; `--fix-only` 0 unless
+    `--exit-non-zero-on-fix` and something was fixed; otherwise 1 for remaining findings (unless
+    `--exit-zero`) or for fixes with `--exit-non-zero-on-fix`."""
+    if errors:
+        return 2
+    if args.diff:
+        return 1 if changed else 0
+    if args.fix_only:
+        return 1 if args.exit_non_zero_on_fix and fixed else 0
+    if remaining and not args.exit_zero:
+        return 1
+    return 1 if args.exit_non_zero_on_fix and fixed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The `lintdb` command."""
+    args = _build_parser().parse_args(argv)
+    if args.command == "rule":
+        return _rule_command(args)
+    return _check_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

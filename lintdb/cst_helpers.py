@@ -1,0 +1,54 @@
+"""Small LibCST helpers shared by the rules."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+
+def dotted(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return None if base is None else f"{base}.{node.attr.value}"
+    return None
+
+
+def call_arg(call: cst.Call, index: int | None, keyword: str | None = None) -> cst.Arg | None:
+    """The argument at a positional index or with a keyword, if present (None after a `*args`)."""
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            if arg.star == "*":
+                return None
+            continue
+        if arg.keyword is not None:
+            if keyword is not None and arg.keyword.value == keyword:
+                return arg
+            continue
+        if position == index:
+            return arg
+        position += 1
+    return None
+
+
+def string_value(node: cst.BaseExpression | None) -> str | None:
+    """The value of a plain (non-f, non-bytes) string literal or concatenation of them."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def unwrap_await(node: cst.BaseExpression) -> cst.BaseExpression:
+    """The awaited expression of `await x`, else the node itself."""
+    return node.expression if isinstance(node, cst.Await) else node
+
+
+def method_call(node: cst.BaseExpression) -> tuple[str, str] | None:
+    """(receiver name, method) for `name.method(...)` or `await name.method(...)`."""
+    node = unwrap_await(node)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
+        return node.func.value.value, node.func.attr.value
+    return None

@@ -1,0 +1,197 @@
+"""The one engine behind every front end: prefilter, one LibCST parse, one batched traversal of the
+triggered rules, suppressions, LDB900, and the fix loop."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from lintdb.diagnostics import Applicability, Diagnostic, Edit, Fix
+from lintdb.fixes import apply_fixes, build_fix
+from lintdb.noqa import Suppressions, parse_suppressions
+from lintdb.rule import LintRule, Report, RuleOptions, Span
+from lintdb.rules import RULES_BY_CODE
+from lintdb.source import SourceText
+
+UNUSED_NOQA = "LDB900"
+MAX_FIX_ITERATIONS = 100
+
+
+class SourceError(Exception):
+    """A file that cannot be linted (syntax error, undecodable); the message is one line."""
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    """What applies to one file: enabled rules, their options, and fix policy."""
+
+    codes: frozenset[str]
+    options: RuleOptions = RuleOptions()
+    fixable: frozenset[str] = frozenset(RULES_BY_CODE)
+    safe_overrides: frozenset[str] = frozenset()
+    unsafe_overrides: frozenset[str] = frozenset()
+
+
+@dataclass
+class FixResult:
+    """The outcome of fixing one source text."""
+
+    text: str
+    diagnostics: list[Diagnostic]
+    fixed: Counter[str] = field(default_factory=Counter)
+
+
+def parse(text: str) -> cst.Module:
+    """Parse with LibCST, turning its errors into a one-line SourceError."""
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        raise SourceError(f"{error.raw_line}:{error.raw_column + 1}: syntax error: {error.message}") from None
+    except (RecursionError, ValueError) as error:
+        raise SourceError(f"cannot parse: {error}") from None
+
+
+def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], options: RuleOptions) -> list[tuple[Report, int, int, Fix | None]]:
+    module = parse(text)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    visitors = [rule(options) for rule in rules]
+    wrapper.visit_batched(visitors)
+    reports = [r for v in visitors for r in v.reports]
+    if not reports:
+        return []
+    positions = wrapper.resolve(PositionProvider)
+
+    def offsets(span: Span) -> tuple[int, int]:
+        where = positions[span.node]
+        start = source.offset(where.start.line, where.start.column)
+        if span.start is None:
+            return start, source.offset(where.end.line, where.end.column)
+        assert span.end is not None
+        return start + span.start, start + span.end
+
+    resolved = []
+    for report in reports:
+        start, end = offsets(report.span)
+        fix = build_fix(report.fix, module, offsets) if report.fix else None
+        resolved.append((report, start, end, fix))
+    return resolved
+
+
+def _policy(fix: Fix | None, code: str, settings: FileSettings) -> Fix | None:
+    if fix is None or code not in settings.fixable:
+        return None
+    level = fix.applicability
+    if code in settings.safe_overrides and level == Applicability.UNSAFE:
+        level = Applicability.SAFE
+    elif code in settings.unsafe_overrides and level == Applicability.SAFE:
+        level = Applicability.UNSAFE
+    return Fix(fix.edits, level, fix.title)
+
+
+def _diagnostic(code: str, message: str, start: int, end: int, fix: Fix | None, source: SourceText, noqa: Suppressions) -> Diagnostic:
+    rule = RULES_BY_CODE[code]
+    location = source.location(start)
+    return Diagnostic(code, rule.NAME, message, start, end, location, source.location(end), noqa.noqa_row(location.row), fix, rule.url())
+
+
+def _unused_noqa(noqa: Suppressions, used: set[tuple[int, str]], settings: FileSettings, source: SourceText) -> list[Diagnostic]:
+    found = []
+    for row, directive in sorted(noqa.lines.items()):
+        if directive.codes is None:
+            continue
+        bad = {"unused": [], "non-enabled": [], "unknown": []}
+        for code, _, _ in directive.codes:
+            if not code.startswith("LDB") or (row, code) in used:
+                continue
+            kind = "unknown" if code not in RULES_BY_CODE else "non-enabled" if code not in settings.codes else "unused"
+            bad[kind].append(code)
+        removed = {c for codes in bad.values() for c in codes}
+        if not removed:
+            continue
+        detail = "; ".join(f"{kind}: {', '.join(f'`{c}`' for c in codes)}" for kind, codes in bad.items() if codes)
+        kept = [c for c, _, _ in directive.codes if c not in removed]
+        if kept:
+            edit = Edit(directive.codes[0][1], directive.end, ", ".join(kept))
+        elif source.text[directive.end : directive.comment_end].strip():
+            noqa_at = source.text.lower().index("noqa", directive.start)
+            end = directive.end
+            while end < directive.comment_end and source.text[end] == " ":
+                end += 1
+            edit = Edit(noqa_at, end, "")
+        else:
+            start = directive.start
+            while start > 0 and source.text[start - 1] in " \t":
+                start -= 1
+            edit = Edit(start, directive.end, "")
+        fix = Fix((edit,), Applicability.SAFE, "Remove unused `noqa` directive")
+        found.append(_diagnostic(UNUSED_NOQA, f"Unused `noqa` directive ({detail})", directive.start, directive.end, _policy(fix, UNUSED_NOQA, settings), source, noqa))
+    return found
+
+
+def lint_source(text: str, settings: FileSettings) -> list[Diagnostic]:
+    """Every unsuppressed diagnostic of one source text, sorted by position.
+
+    Rules whose trigger does not occur in the text are skipped, and a text no rule triggers on is
+    never parsed. Raises SourceError for text LibCST cannot parse.
+    """
+    rules = [RULES_BY_CODE[c] for c in sorted(settings.codes) if c != UNUSED_NOQA]
+    triggered = [r for r in rules if r.TRIGGER.search(text)]
+    judge_noqa = UNUSED_NOQA in settings.codes
+    if not triggered and not ("noqa" in text.lower() and (judge_noqa or "ldb" in text.lower())):
+        return []
+    source = SourceText(text)
+    resolved = _run_rules(text, source, triggered, settings.options) if triggered else []
+    noqa = parse_suppressions(text, source.line_starts)
+    used: set[tuple[int, str]] = set()
+    diagnostics = []
+    for report, start, end, fix in resolved:
+        diagnostic = _diagnostic(report.code, report.message, start, end, _policy(fix, report.code, settings), source, noqa)
+        directive = noqa.lines.get(diagnostic.noqa_row)
+        if noqa.file_all or report.code in noqa.file_codes:
+            continue
+        if directive is not None:
+            if directive.codes is None:
+                continue
+            if any(c == report.code for c, _, _ in directive.codes):
+                used.add((directive.row, report.code))
+                continue
+        diagnostics.append(diagnostic)
+    if judge_noqa and not noqa.file_all and UNUSED_NOQA not in noqa.file_codes:
+        diagnostics.extend(_unused_noqa(noqa, used, settings, source))
+    return sorted(diagnostics, key=lambda d: (d.start, d.end, d.code))
+
+
+def fix_source(text: str, settings: FileSettings, minimum: Applicability) -> FixResult:
+    """Apply fixes at ``minimum`` applicability or safer, re-linting until nothing changes (bounded).
+
+    A round whose output LibCST cannot parse is dropped, and its input is what is returned.
+    """
+    fixed: Counter[str] = Counter()
+    diagnostics = lint_source(text, settings)
+    for _ in range(MAX_FIX_ITERATIONS):
+        fixes = [d for d in diagnostics if d.fix is not None and d.fix.applicability >= minimum and d.fix.edits]
+        if not fixes:
+            break
+        new_text, applied = apply_fixes(text, [(d.code, d.fix) for d in fixes if d.fix is not None])
+        if new_text == text:
+            break
+        try:
+            new_diagnostics = lint_source(new_text, settings)
+            parse(new_text)
+        except SourceError as error:
+            raise SourceError(f"fix produced unparsable code, file left unchanged ({error})") from None
+        fixed.update(applied)
+        text, diagnostics = new_text, new_diagnostics
+    return FixResult(text, diagnostics, fixed)
+
+
+def lint_file_text(text: str, settings: FileSettings, fix: Applicability | None) -> FixResult:
+    """Lint, or fix then lint, one text."""
+    if fix is None:
+        return FixResult(text, lint_source(text, settings))
+    return fix_source(text, settings, fix)
+
+

@@ -1,0 +1,94 @@
+"""Turning a rule's fix into text edits, and applying edits to a source text."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+
+import libcst as cst
+
+from lintdb.diagnostics import Edit, Fix
+from lintdb.rule import FixSpec, Replace, Span, TextEdit
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+class _Replacer(cst.CSTTransformer):
+    def __init__(self, replacements: dict[int, Replace]) -> None:
+        super().__init__()
+        self.replacements = replacements
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:  # type: ignore[override]
+        found = self.replacements.get(id(original_node))
+        return updated_node if found is None else found.new  # type: ignore[return-value]
+
+
+def _lines(text: str) -> list[str]:
+    return _LINE.findall(text)
+
+
+def diff_edits(old: str, new: str) -> list[Edit]:
+    """Minimal edits that turn ``old`` into ``new``: changed line hunks, trimmed to the changed characters."""
+    old_lines, new_lines = _lines(old), _lines(new)
+    starts = [0]
+    for line in old_lines:
+        starts.append(starts[-1] + len(line))
+    edits: list[Edit] = []
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        start, end = starts[i1], starts[i2]
+        before, content = old[start:end], "".join(new_lines[j1:j2])
+        prefix = 0
+        while prefix < min(len(before), len(content)) and before[prefix] == content[prefix]:
+            prefix += 1
+        suffix = 0
+        while suffix < min(len(before), len(content)) - prefix and before[-1 - suffix] == content[-1 - suffix]:
+            suffix += 1
+        edits.append(Edit(start + prefix, end - suffix, content[prefix : len(content) - suffix]))
+    return edits
+
+
+def build_fix(spec: FixSpec, module: cst.Module, offsets: Callable[[Span], tuple[int, int]]) -> Fix:
+    """The text edits of a rule's fix: text edits as given, node replacements by rendering and diffing."""
+    edits = []
+    for change in spec.changes:
+        if isinstance(change, TextEdit):
+            start, end = offsets(change.span)
+            edits.append(Edit(start, end, change.content))
+    replacements = {id(c.old): c for c in spec.changes if isinstance(c, Replace)}
+    if replacements:
+        edits.extend(diff_edits(module.code, module.visit(_Replacer(replacements)).code))
+    return Fix(tuple(sorted(edits, key=lambda e: (e.start, e.end))), spec.applicability, spec.title)
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    """Edits touch the same text, or insert at the same point (their order would be ambiguous)."""
+    return (a.start < b.end and b.start < a.end) or a.start == b.start or (a.start == a.end == b.end) or (b.start == b.end == a.end)
+
+
+def apply_fixes(text: str, fixes: Iterable[tuple[str, Fix]]) -> tuple[str, Counter[str]]:
+    """Apply (code, fix) pairs left to right, skipping any fix that overlaps one already applied
+    (ruff's rule); returns the new text and how many fixes of each code were applied."""
+    chosen: list[Edit] = []
+    applied: Counter[str] = Counter()
+    for code, fix in sorted(fixes, key=lambda f: (f[1].edits[0].start, f[1].edits[0].end) if f[1].edits else (0, 0)):
+        if fix.edits and not any(_overlaps(new, old) for new in fix.edits for old in chosen):
+            chosen.extend(fix.edits)
+            applied[code] += 1
+    return apply_edits(text, chosen), applied
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """Apply non-overlapping edits sorted by position."""
+    out: list[str] = []
+    pos = 0
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        out.append(text[pos : edit.start])
+        out.append(edit.content)
+        pos = edit.end
+    out.append(text[pos:])
+    return "".join(out)

@@ -1,0 +1,17 @@
+"""The rule catalog: one module per rule, named after its code and name."""
+
+from __future__ import annotations
+
+from lintdb.rule import LintRule
+from lintdb.rules.ldb103_sql_in_list_parameter import SqlInListParameter
+from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted
+from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTableGuard
+from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
+
+RULES: tuple[type[LintRule], ...] = (
+    SqlInListParameter,
+    MigrationsNeverCommitted,
+    BatchWithoutTmpTableGuard,
+    UnusedNoqa,
+)
+RULES_BY_CODE: dict[str, type[LintRule]] = {rule.CODE: rule for rule in sorted(RULES, key=lambda r: r.CODE)}

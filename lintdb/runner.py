@@ -1,0 +1,129 @@
+"""Checking many files: cache look-ups, a process pool sized to the work, fixing and writing."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lintdb.cache import Cache
+from lintdb.config import ConfigResolver, Settings
+from lintdb.diagnostics import Applicability, Diagnostic
+from lintdb.engine import FileSettings, SourceError, lint_file_text, lint_source
+from lintdb.fileio import read_source, write_source
+from lintdb.noqa import parse_suppressions
+from lintdb.source import SourceText
+
+POOL_THRESHOLD = 40
+
+
+@dataclass(frozen=True)
+class Mode:
+    """What to do with each file."""
+
+    fix: Applicability | None = None
+    write: bool = True
+    add_noqa: bool = False
+
+
+@dataclass
+class Outcome:
+    """The result for one file."""
+
+    path: Path
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    text: str = ""
+    original: str = ""
+    error: str | None = None
+    fixed: Counter[str] = field(default_factory=Counter)
+    noqa_added: int = 0
+
+
+def add_noqa(text: str, diagnostics: Iterable[Diagnostic]) -> tuple[str, int]:
+    """Append or extend `# noqa: CODES` on each diagnostic's noqa row."""
+    source = SourceText(text)
+    noqa = parse_suppressions(text, source.line_starts)
+    wanted: dict[int, list[str]] = {}
+    for diagnostic in diagnostics:
+        codes = wanted.setdefault(diagnostic.noqa_row, [])
+        if diagnostic.code not in codes:
+            codes.append(diagnostic.code)
+    pieces: list[tuple[int, str]] = []
+    for row, codes in wanted.items():
+        directive = noqa.lines.get(row)
+        if directive is None:
+            pieces.append((source.line_end(row), f"  # noqa: {', '.join(codes)}"))
+        elif directive.codes is not None:
+            missing = [c for c in codes if c not in {code for code, _, _ in directive.codes}]
+            if missing:
+                pieces.append((directive.codes[-1][2], ", " + ", ".join(missing)))
+    out, pos = [], 0
+    for offset, insert in sorted(pieces):
+        out.extend((text[pos:offset], insert))
+        pos = offset
+    out.append(text[pos:])
+    return "".join(out), len(pieces)
+
+
+def check_text(path: Path, text: str, settings: FileSettings, mode: Mode) -> Outcome:
+    """Lint (or fix) one text in memory."""
+    try:
+        result = lint_file_text(text, settings, mode.fix)
+    except SourceError as error:
+        return Outcome(path, text=text, original=text, error=str(error))
+    outcome = Outcome(path, result.diagnostics, result.text, text, fixed=result.fixed)
+    if mode.add_noqa and result.diagnostics:
+        outcome.text, outcome.noqa_added = add_noqa(text, result.diagnostics)
+        outcome.diagnostics = lint_source(outcome.text, settings)
+    return outcome
+
+
+def check_file(job: tuple[Path, FileSettings, Mode]) -> Outcome:
+    """Read, check and (when asked) write back one file; errors become a one-line reason."""
+    path, settings, mode = job
+    try:
+        source = read_source(path)
+    except SourceError as error:
+        return Outcome(path, error=str(error))
+    outcome = check_text(path, source.text, settings, mode)
+    if mode.write and outcome.error is None and outcome.text != source.text:
+        try:
+            write_source(source, outcome.text)
+        except SourceError as error:
+            outcome.error = str(error)
+    return outcome
+
+
+def check_paths(files: list[Path], resolver: ConfigResolver, mode: Mode, use_cache: bool) -> list[Outcome]:
+    """Check files, skipping those the cache knows are clean; a process pool only for long lists."""
+    caches: dict[Settings, Cache] = {}
+    jobs: list[tuple[Path, FileSettings, Mode]] = []
+    owners: dict[Path, Cache] = {}
+    outcomes: list[Outcome] = []
+    for file in files:
+        settings = resolver.for_directory(file.parent)
+        if use_cache and not mode.add_noqa:
+            cache = caches.get(settings)
+            if cache is None:
+                cache = caches[settings] = Cache(settings.cache_dir, repr(settings))
+            if cache.is_clean(file):
+                outcomes.append(Outcome(file))
+                continue
+            owners[file] = cache
+        jobs.append((file, settings.for_file(file), mode))
+    workers = min(os.cpu_count() or 1, max(1, len(jobs) // POOL_THRESHOLD))
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(check_file, jobs, chunksize=8))
+    else:
+        results = [check_file(job) for job in jobs]
+    for outcome in results:
+        cache_of = owners.get(outcome.path)
+        if cache_of is not None:
+            cache_of.record(outcome.path, outcome.error is None and not outcome.diagnostics and outcome.text == outcome.original)
+    for cache in caches.values():
+        cache.save()
+    return sorted(outcomes + results, key=lambda o: str(o.path))

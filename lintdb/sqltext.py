@@ -1,0 +1,183 @@
+"""SQL held in Python strings: extraction with a map back to the source, and pglast's tokens.
+
+A literal, an f-string (holes become placeholders), an implicit concatenation, or a name bound to
+a module-level constant all yield one ``SqlString`` whose characters map back to source spans.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import libcst as cst
+from pglast import parser as pg_parser
+
+from lintdb.rule import Span
+
+HOLE = "lintdb_hole"
+_SIMPLE_ESCAPES = {"\\", "'", '"', "a", "b", "f", "n", "r", "t", "v"}
+_ESCAPE = re.compile(r"\\(?:\r\n|\n|N\{[^}]*\}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.S)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A run of SQL text from one literal part; ``rel[i]`` is the source offset (relative to
+    ``node``'s start) of SQL character ``start + i``, or None for hole placeholders."""
+
+    start: int
+    node: cst.CSTNode | None
+    raw: str
+    rel: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SqlToken:
+    """A pglast scanner token, with code-point offsets into the SQL text (end exclusive)."""
+
+    name: str
+    start: int
+    end: int
+
+
+class SqlString:
+    """The SQL text of an expression and the way back from its characters to the source."""
+
+    def __init__(self, text: str, pieces: tuple[_Piece, ...]) -> None:
+        self.text = text
+        self._pieces = pieces
+
+    def span(self, start: int, end: int) -> Span | None:
+        """The source span of SQL text ``[start, end)`` when it is spelled the same in the source."""
+        for piece in self._pieces:
+            if piece.node is None or not piece.start <= start < end <= piece.start + len(piece.rel):
+                continue
+            rel_start = piece.rel[start - piece.start]
+            rel_end = piece.rel[end - 1 - piece.start] + 1
+            if piece.raw[rel_start:rel_end] == self.text[start:end]:
+                return Span(piece.node, rel_start, rel_end)
+        return None
+
+    def tokens(self) -> list[SqlToken]:
+        """PostgreSQL's own lexer over the text; an unterminated literal gives no tokens."""
+        try:
+            raw = pg_parser.scan(self.text)
+        except pg_parser.ParseError:
+            return []
+        data = self.text.encode("utf-8")
+        if len(data) == len(self.text):
+            return [SqlToken(t.name, t.start, t.end + 1) for t in raw]
+        to_char = [0] * (len(data) + 1)
+        pos = 0
+        for index, char in enumerate(self.text):
+            for _ in range(len(char.encode("utf-8"))):
+                to_char[pos] = index
+                pos += 1
+        to_char[len(data)] = len(self.text)
+        return [SqlToken(t.name, to_char[t.start], to_char[t.end + 1]) for t in raw]
+
+
+def _decode(body: str, is_raw: bool, fstring: bool) -> tuple[str, list[int]]:
+    """Decode a string body, returning the text and each character's offset in ``body``."""
+    out: list[str] = []
+    rel: list[int] = []
+    pos = 0
+    while pos < len(body):
+        char = body[pos]
+        if fstring and body.startswith(("{{", "}}"), pos):
+            out.append(char)
+            rel.append(pos)
+            pos += 2
+            continue
+        if char == "\\" and not is_raw:
+            match = _ESCAPE.match(body, pos)
+            assert match is not None
+            escape = match.group()
+            value = ast.literal_eval('"' + escape + '"') if escape[1] in "xuUN01234567" or escape[1] in _SIMPLE_ESCAPES else escape
+            if escape[1] in "\r\n":
+                value = ""
+            for part in value:
+                out.append(part)
+                rel.append(pos)
+            pos = match.end()
+            continue
+        out.append(char)
+        rel.append(pos)
+        pos += 1
+    return "".join(out), rel
+
+
+def _quote_len(value: str) -> int:
+    return 3 if value.startswith(('"""', "'''")) else 1
+
+
+def _literal_pieces(node: cst.BaseExpression, constants: Mapping[str, cst.BaseExpression]) -> Iterator[tuple[cst.CSTNode | None, str, str, list[int]]]:
+    """Yield (anchor node, raw source of the anchor, decoded text, map) for each part; raise ValueError if not SQL text."""
+    if isinstance(node, cst.SimpleString):
+        prefix = node.prefix.lower()
+        if "b" in prefix:
+            raise ValueError("bytes")
+        quote = _quote_len(node.value[len(prefix) :])
+        body_start = len(prefix) + quote
+        text, rel = _decode(node.value[body_start : len(node.value) - quote], "r" in prefix, False)
+        yield node, node.value, text, [r + body_start for r in rel]
+    elif isinstance(node, cst.ConcatenatedString):
+        yield from _literal_pieces(node.left, constants)
+        yield from _literal_pieces(node.right, constants)
+    elif isinstance(node, cst.FormattedString):
+        prefix = node.prefix.lower()
+        if "b" in prefix:
+            raise ValueError("bytes")
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                text, rel = _decode(part.value, "r" in prefix, True)
+                yield part, part.value, text, rel
+            else:
+                yield None, "", HOLE, []
+    elif isinstance(node, cst.Name) and node.value in constants:
+        yield from _literal_pieces(constants[node.value], {})
+    else:
+        raise ValueError("not a string")
+
+
+def sql_string(node: cst.BaseExpression, constants: Mapping[str, cst.BaseExpression] = {}) -> SqlString | None:
+    """The SQL text of a string expression, or None when it is not (only) string text."""
+    try:
+        parts = list(_literal_pieces(node, constants))
+    except ValueError:
+        return None
+    pieces: list[_Piece] = []
+    texts: list[str] = []
+    offset = 0
+    for anchor, raw, text, rel in parts:
+        pieces.append(_Piece(offset, anchor, raw, tuple(rel)))
+        texts.append(text)
+        offset += len(text)
+    return SqlString("".join(texts), tuple(pieces))
+
+
+def module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:
+    """Names bound exactly once at module level to a string expression."""
+    found: dict[str, cst.BaseExpression] = {}
+    seen: set[str] = set()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            targets: list[cst.BaseExpression] = []
+            value: cst.BaseExpression | None = None
+            if isinstance(small, cst.Assign):
+                targets = [t.target for t in small.targets]
+                value = small.value
+            elif isinstance(small, cst.AnnAssign):
+                targets = [small.target]
+                value = small.value
+            for target in targets:
+                if isinstance(target, cst.Name):
+                    if target.value in seen:
+                        found.pop(target.value, None)
+                    seen.add(target.value)
+                    if value is not None and isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+                        found[target.value] = value
+    return found
