@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +64,7 @@ def discover(paths: list[Path], resolver: ConfigResolver, force_exclude: bool | 
         path = Path(os.path.abspath(given))
         settings = resolver.for_directory(path if path.is_dir() else path.parent)
         forced = settings.force_exclude if force_exclude is None else force_exclude
-        if forced and (settings.excluded(path) or _ignored_by_parents(path, settings.respect_gitignore)):
+        if forced and (_excluded_with_parents(path, settings.root, settings.excluded) or _ignored_by_parents(path, settings.respect_gitignore)):
             continue
         if path.is_dir():
             inherited = _parent_ignores(path) + _read_ignores(path) if settings.respect_gitignore else []
@@ -75,6 +75,16 @@ def discover(paths: list[Path], resolver: ConfigResolver, force_exclude: bool | 
             if file not in seen:
                 seen.add(file)
                 yield file
+
+
+def _excluded_with_parents(path: Path, root: Path, excluded: Callable[[Path], bool]) -> bool:
+    """Whether the path, or a directory between it and the project root, is excluded."""
+    for candidate in (path, *path.parents):
+        if candidate == root or root not in candidate.parents:
+            return excluded(candidate) if candidate == path else False
+        if excluded(candidate):
+            return True
+    return False
 
 
 def _ignored_by_parents(path: Path, respect_gitignore: bool) -> bool:

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import libcst as cst
+import pglast
+from pglast import enums
 from pglast import parser as pg_parser
 
 from lintdb.rule import Span
@@ -180,4 +182,50 @@ def module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:
                     seen.add(target.value)
                     if value is not None and isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
                         found[target.value] = value
+    return found
+
+
+@dataclass(frozen=True)
+class TempTable:
+    """A `CREATE TEMP TABLE` statement: the table's schema and name (None when a hole), and ON COMMIT DROP."""
+
+    schema: str | None
+    name: str | None
+    on_commit_drop: bool
+
+
+def statements(sql: str) -> tuple[pglast.ast.RawStmt, ...]:
+    """PostgreSQL's parse of the text; a text it rejects has no statements."""
+    try:
+        return tuple(pglast.parse_sql(sql))
+    except pg_parser.ParseError:
+        return ()
+
+
+def temp_tables(sql: str) -> list[TempTable]:
+    """The temporary tables a SQL text creates."""
+    found = []
+    for raw in statements(sql):
+        stmt = raw.stmt
+        if isinstance(stmt, pglast.ast.CreateStmt):
+            relation, drop = stmt.relation, stmt.oncommit == enums.OnCommitAction.ONCOMMIT_DROP
+        elif isinstance(stmt, pglast.ast.CreateTableAsStmt) and stmt.into is not None:
+            relation, drop = stmt.into.rel, stmt.into.onCommit == enums.OnCommitAction.ONCOMMIT_DROP
+        else:
+            continue
+        if relation.relpersistence == "t":
+            name = None if relation.relname == HOLE else relation.relname
+            found.append(TempTable(relation.schemaname, name, drop))
+    return found
+
+
+def dropped_tables(sql: str, if_exists: bool = False) -> list[tuple[str | None, str]]:
+    """(schema, table) for each table a `DROP TABLE` statement drops (only `IF EXISTS` ones when asked)."""
+    found = []
+    for raw in statements(sql):
+        stmt = raw.stmt
+        if isinstance(stmt, pglast.ast.DropStmt) and stmt.removeType == enums.ObjectType.OBJECT_TABLE and (stmt.missing_ok or not if_exists):
+            for names in stmt.objects or ():
+                parts = [n.sval for n in names]
+                found.append((parts[-2] if len(parts) > 1 else None, parts[-1]))
     return found

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-import pglast
 from libcst.metadata import QualifiedNameProvider
-from pglast import enums
 
 from lintdb.cst_helpers import call_arg, dotted, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
+from lintdb.sqltext import dropped_tables
 
 _NO_REBUILD = frozenset({"create_index", "drop_index"})
 _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -25,22 +24,6 @@ def tmp_table_name(table: str) -> str:
 def _qualify(schema: str | None, name: str) -> str:
     parts = [p for p in (schema, name) if p]
     return ".".join(p if _PLAIN_NAME.match(p) else '"' + p.replace('"', '""') + '"' for p in parts)
-
-
-def _dropped_tables(sql: str) -> list[tuple[str | None, str]]:
-    """(schema, table) for each table a `DROP TABLE` statement drops."""
-    try:
-        statements = pglast.parse_sql(sql)
-    except pglast.parser.ParseError:
-        return []
-    found = []
-    for raw in statements:
-        stmt = raw.stmt
-        if isinstance(stmt, pglast.ast.DropStmt) and stmt.removeType == enums.ObjectType.OBJECT_TABLE:
-            for names in stmt.objects or ():
-                parts = [n.sval for n in names]
-                found.append((parts[-2] if len(parts) > 1 else None, parts[-1]))
-    return found
 
 
 class BatchWithoutTmpTableGuard(LintRule):
@@ -288,7 +271,7 @@ class BatchWithoutTmpTableGuard(LintRule):
     def visit_Call(self, node: cst.Call) -> None:
         if self._is_op(node.func, "execute"):
             sql = string_value(call_arg(node, 0, "sqltext").value) if call_arg(node, 0, "sqltext") else None
-            for schema, table in _dropped_tables(sql or ""):
+            for schema, table in dropped_tables(sql or ""):
                 self.guards[-1].add((schema, table.lower()))
         elif self._is_op(node.func, "drop_table"):
             table = string_value(call_arg(node, 0, "table_name").value) if call_arg(node, 0, "table_name") else None

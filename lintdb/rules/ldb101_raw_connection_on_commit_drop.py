@@ -1,0 +1,399 @@
+"""LDB101 raw-connection-on-commit-drop."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import QualifiedNameProvider
+
+from lintdb.cst_helpers import call_arg, dotted, unwrap_await
+from lintdb.diagnostics import Applicability
+from lintdb.flow import Step, all_calls, calls_in, walk
+from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
+from lintdb.sqltext import TempTable, dropped_tables, module_constants, sql_string, temp_tables
+
+SA_STATEMENTS = frozenset({"execute", "scalar", "scalars", "stream", "stream_scalars", "exec_driver_sql", "get", "merge", "flush", "refresh"})
+ASYNCPG_CONNECT = frozenset({"asyncpg.connect", "asyncpg.connection.connect"})
+ASYNCPG_CONNECTION_TYPES = frozenset({"asyncpg.Connection", "asyncpg.connection.Connection", "asyncpg.pool.PoolConnectionProxy"})
+TEXT_SOURCES = frozenset({"sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression"})
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where a connection variable came from: `sa` (a SQLAlchemy AsyncConnection), `raw` (its pool
+    proxy from `get_raw_connection()`), `borrowed` (the asyncpg connection under it) or `plain` asyncpg."""
+
+    kind: str
+    sa: str | None = None
+    session: str | None = None
+
+
+_LOAD = '''
+{imports}
+
+async def load(session, records):
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver = {driver}
+{before}    await driver.execute("CREATE TEMP TABLE _tmp_x (LIKE x INCLUDING DEFAULTS) ON COMMIT DROP")
+    await driver.copy_records_to_table("_tmp_x", records=records, columns=["id", "name"])
+    await driver.execute("INSERT INTO x SELECT * FROM _tmp_x ON CONFLICT DO NOTHING")
+'''
+
+_LOAD_FIXED = '''
+{imports}
+
+async def load(session, records):
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    driver = {driver}
+    await session.execute(text("DROP TABLE IF EXISTS _tmp_x"))
+    await session.execute(text("CREATE TEMP TABLE _tmp_x (LIKE x INCLUDING DEFAULTS) ON COMMIT DROP"))
+    await driver.copy_records_to_table("_tmp_x", records=records, columns=["id", "name"])
+    await session.execute(text("INSERT INTO x SELECT * FROM _tmp_x ON CONFLICT DO NOTHING"))
+'''
+
+_PLAIN = '''
+import asyncpg{alias}
+
+
+async def load(dsn, records):
+    con = await {module}.connect(dsn)
+    try:
+{body}    finally:
+        await con.close()
+'''
+_PLAIN_BODY = '''        await con.execute("CREATE TEMP TABLE _tmp_x (LIKE x INCLUDING DEFAULTS) ON COMMIT DROP")
+        await con.copy_records_to_table("_tmp_x", records=records, columns=["id", "name"])
+        await con.execute("INSERT INTO x SELECT * FROM _tmp_x ON CONFLICT DO NOTHING")
+'''
+
+
+def borrowed_example(imports: str = "from sqlalchemy import text\n", driver: str = "raw.driver_connection", before: str = "", fixed: bool = False) -> str:
+    """Case 1 of the design notes: a temp table loaded through a connection borrowed from an AsyncSession."""
+    return (_LOAD_FIXED if fixed else _LOAD).format(imports=imports, driver=driver, before=before)
+
+
+def plain_example(alias: str = "", in_transaction: bool = False) -> str:
+    """The same load on a plain asyncpg connection, optionally inside `async with con.transaction()`."""
+    body = _PLAIN_BODY
+    if in_transaction:
+        body = "        async with con.transaction():\n" + "".join("    " + line + "\n" for line in body.splitlines())
+    return _PLAIN.format(alias=f" as {alias}" if alias else "", module=alias or "asyncpg", body=body)
+
+
+class RawConnectionOnCommitDrop(LintRule):
+    """
+    ## What it does
+    Checks for `CREATE TEMP TABLE ... ON COMMIT DROP` executed on an asyncpg connection that has no
+    transaction open: a driver connection borrowed from SQLAlchemy (`get_raw_connection()`, then
+    `.driver_connection` or `.dbapi_connection.driver_connection`) before SQLAlchemy has run a statement,
+    or a plain asyncpg connection outside `async with con.transaction()`.
+
+    ## Why is this bad?
+    Outside a transaction every statement commits on its own, so an `ON COMMIT DROP` table is dropped
+    the moment it is created. The next statement (`copy_records_to_table`, `INSERT ... SELECT`) fails with
+    `asyncpg.exceptions.UndefinedTableError: relation "_tmp_x" does not exist`. On a borrowed connection
+    `async with session.begin()` or `engine.begin()` does not help: SQLAlchemy begins the driver's
+    transaction lazily, at the first statement it runs itself.
+
+    ## Example
+    ```python
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.driver_connection
+    await driver.execute("CREATE TEMP TABLE _tmp_x (LIKE x) ON COMMIT DROP")
+    await driver.copy_records_to_table("_tmp_x", records=records)
+    await driver.execute("INSERT INTO x SELECT * FROM _tmp_x")
+    ```
+
+    Use instead:
+    ```python
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.driver_connection
+    await session.execute(text("DROP TABLE IF EXISTS _tmp_x"))
+    await session.execute(text("CREATE TEMP TABLE _tmp_x (LIKE x) ON COMMIT DROP"))
+    await driver.copy_records_to_table("_tmp_x", records=records)
+    await session.execute(text("INSERT INTO x SELECT * FROM _tmp_x"))
+    ```
+
+    Only the COPY stays on the raw connection; everything else runs in the session's transaction, so it
+    commits and rolls back with the session, and the helper can run twice in one transaction. On a
+    plain asyncpg connection, run the statements inside `async with con.transaction():`.
+
+    Two popular fixes are wrong: dropping `ON COMMIT DROP` makes every statement autocommit (a
+    `session.rollback()` keeps the rows), and a bare `driver.transaction()` on a borrowed connection is
+    a separate transaction that also survives `session.rollback()`.
+
+    ## Fix safety
+    Both fixes are unsafe: they change which transaction the statements run in (that is the point), and
+    statements that passed parameters to asyncpg cannot be moved to `text()` unchanged. When the
+    session cannot be traced, the fix is display-only.
+
+    ## References
+    - [SQLAlchemy: Using the raw asyncpg connection](https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html#using-awaitable-only-driver-methods-in-connection-pool-and-other-events)
+    - [asyncpg: Transactions](https://magicstack.github.io/asyncpg/current/api/index.html#transactions)
+    - [PostgreSQL: CREATE TABLE, ON COMMIT](https://www.postgresql.org/docs/current/sql-createtable.html)
+    """
+
+    CODE = "LDB101"
+    NAME = "raw-connection-on-commit-drop"
+    MESSAGE = "`ON COMMIT DROP` temp table on an asyncpg connection with no transaction is dropped at once"
+    FIX_TITLE = "Run the statements in the session's transaction"
+    FIX_AVAILABILITY = "Sometimes"
+    TRIGGER = re.compile(r"(?i)commit")
+    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+
+    VALID = (
+        Valid(borrowed_example(before='    await session.execute(text("SELECT 1"))\n')),
+        Valid(borrowed_example(fixed=True)),
+        Valid(plain_example(in_transaction=True)),
+        Valid('''
+            from sqlalchemy import text
+
+
+            async def load(session):
+                await session.execute(text("CREATE TEMP TABLE _tmp_x (LIKE x) ON COMMIT DROP"))
+            '''),
+        Valid('''
+            async def load(con):
+                await con.execute("CREATE TEMP TABLE _tmp_x (LIKE x) ON COMMIT DROP")
+            '''),
+    )
+    INVALID = (
+        Invalid(borrowed_example(), positions=[(8, 11)], fixed=borrowed_example(fixed=True), applicability=Applicability.UNSAFE),
+        Invalid(
+            borrowed_example(imports="import json\n", driver="raw.dbapi_connection.driver_connection"),
+            positions=[(8, 11)],
+            fixed=borrowed_example(imports="import json\nfrom sqlalchemy import text\n", driver="raw.dbapi_connection.driver_connection", fixed=True),
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            plain_example(),
+            positions=[(7, 15)],
+            fixed=plain_example(in_transaction=True),
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            plain_example(alias="pg"),
+            positions=[(7, 15)],
+            fixed=plain_example(alias="pg", in_transaction=True),
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            '''
+            from sqlalchemy import text
+
+
+            async def load(engine, records):
+                async with engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    await raw.driver_connection.execute("create temporary table _t on commit drop as select 1 as id")
+                    await raw.driver_connection.copy_records_to_table("_t", records=records)
+            ''',
+            positions=[(7, 15)],
+            fixed='''
+            from sqlalchemy import text
+
+
+            async def load(engine, records):
+                async with engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    await conn.execute(text("DROP TABLE IF EXISTS _t"))
+                    await conn.execute(text("create temporary table _t on commit drop as select 1 as id"))
+                    await raw.driver_connection.copy_records_to_table("_t", records=records)
+            ''',
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            '''
+            async def load(raw, records):
+                await raw.driver_connection.execute("CREATE TEMP TABLE _t (id int) ON COMMIT DROP")
+                await raw.driver_connection.copy_records_to_table("_t", records=records)
+            ''',
+            positions=[(2, 11)],
+            applicability=Applicability.DISPLAY_ONLY,
+        ),
+    )
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module = node
+        self.constants = module_constants(node)
+        self.text_name, self.import_anchor = _text_import(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is None:
+            return
+        origins: dict[str, _Origin] = {}
+        for param in node.params.params:
+            if param.annotation is not None and self._qualified(param.annotation.annotation) & ASYNCPG_CONNECTION_TYPES:
+                origins[param.name.value] = _Origin("plain")
+        started: set[str] = set()
+        steps = list(walk(node.body.body))
+        for step in steps:
+            self._bind(step.statement, origins)
+            for call in calls_in(step.statement):
+                receiver = dotted(call.func.value) if isinstance(call.func, cst.Attribute) else None
+                method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
+                if receiver is None:
+                    continue
+                origin = self._resolve(call.func.value, origins)  # type: ignore[union-attr]
+                if method in SA_STATEMENTS and (origin is not None and origin.kind == "sa" or any(o.session == receiver for o in origins.values())):
+                    started.add(receiver)
+                if method == "execute" and origin is not None and origin.kind in ("borrowed", "plain"):
+                    self._check(node, steps, step, call, receiver, origin, started)
+
+    def _qualified(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
+    def _bind(self, statement: cst.BaseStatement, origins: dict[str, _Origin]) -> None:
+        pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
+        if isinstance(statement, cst.With):
+            pairs = [(i.asname.name, i.item) for i in statement.items if i.asname and isinstance(i.asname.name, cst.Name)]
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    pairs.append((small.targets[0].target, small.value))
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    pairs.append((small.target, small.value))
+        for target, value in pairs:
+            name = dotted(target)
+            origin = self._origin(unwrap_await(value), origins)
+            if name is not None and origin is not None:
+                origins[name] = origin
+
+    def _origin(self, value: cst.BaseExpression, origins: dict[str, _Origin]) -> _Origin | None:
+        if isinstance(value, cst.Call):
+            if self._qualified(value.func) & ASYNCPG_CONNECT:
+                return _Origin("plain")
+            if not isinstance(value.func, cst.Attribute):
+                return None
+            receiver, method = dotted(value.func.value), value.func.attr.value
+            if method == "acquire":
+                return _Origin("plain")
+            if method == "connection" and receiver:
+                return _Origin("sa", receiver, receiver)
+            if method in ("connect", "begin") and receiver:
+                return _Origin("sa")
+            if method == "get_raw_connection" and receiver:
+                known = origins.get(receiver)
+                return _Origin("raw", receiver, known.session if known else None)
+            return None
+        if isinstance(value, cst.Attribute) and value.attr.value in ("driver_connection", "dbapi_connection"):
+            inner = self._resolve(unwrap_await(value.value), origins) or _Origin("raw")
+            return _Origin("borrowed" if value.attr.value == "driver_connection" else "raw", inner.sa, inner.session)
+        return None
+
+    def _resolve(self, value: cst.BaseExpression, origins: dict[str, _Origin]) -> _Origin | None:
+        """The origin of a bound name, or of an expression such as `raw.driver_connection`."""
+        name = dotted(value)
+        return origins.get(name) if name in origins else self._origin(value, origins)
+
+    def _check(self, function: cst.FunctionDef, steps: list[Step], step: Step, call: cst.Call, receiver: str, origin: _Origin, started: set[str]) -> None:
+        query = call_arg(call, 0, "query")
+        sql = sql_string(query.value, self.constants) if query else None
+        created = [t for t in temp_tables(sql.text) if t.on_commit_drop] if sql else []
+        if not created:
+            return
+        in_transaction = any(
+            isinstance(unwrap_await(item.item), cst.Call) and dotted(unwrap_await(item.item).func) == f"{receiver}.transaction"  # type: ignore[attr-defined]
+            for with_ in step.withs
+            for item in with_.items
+        )
+        if in_transaction or (origin.kind == "borrowed" and {origin.sa, origin.session} & started):
+            return
+        if origin.kind == "borrowed":
+            fix = self._route_fix(steps, step, receiver, origin, created[0])
+            where = "borrowed from SQLAlchemy runs outside the session's transaction (`session.begin()` does not help)"
+        else:
+            fix = self._wrap_fix(step, receiver)
+            where = f"outside `async with {receiver}.transaction()` commits at once"
+        self.report(
+            call,
+            f"`CREATE TEMP TABLE ... ON COMMIT DROP` on an asyncpg connection {where}: the table is dropped before the next statement "
+            f"(`UndefinedTableError`)",
+            fix=fix,
+        )
+
+    def _route_fix(self, steps: list[Step], create: Step, receiver: str, origin: _Origin, table: TempTable) -> FixSpec:
+        title = "Run the DDL and INSERT through `session.execute(text(...))`; keep only the COPY on the raw connection"
+        executor = origin.session or origin.sa
+        executes = [(s, c) for s in steps for c in calls_in(s.statement) if dotted(c.func) == f"{receiver}.execute"]
+        if executor is None or self.text_name is None or table.name is None or any(len(c.args) != 1 or c.args[0].keyword for _, c in executes):
+            return FixSpec((), Applicability.DISPLAY_ONLY, title)
+        changes: list[Replace] = [Replace(c, _execute(executor, self.text_name, c.args[0].value)) for s, c in executes if s is not create]
+        qualified = f"{table.schema}.{table.name}" if table.schema else table.name
+        guarded = any(
+            (table.schema, table.name) in dropped_tables(text.text, if_exists=True)
+            for s, c in executes[: [s for s, _ in executes].index(create)]
+            if (text := sql_string(c.args[0].value, self.constants))
+        )
+        create_call = next(c for s, c in executes if s is create)
+        new_create = create.statement.deep_replace(create_call, _execute(executor, self.text_name, create_call.args[0].value))
+        assert isinstance(new_create, cst.BaseStatement)
+        lines: list[cst.BaseStatement] = []
+        if not guarded:
+            guard = cst.parse_statement(f'await {executor}.execute({self.text_name}("DROP TABLE IF EXISTS {qualified}"))\n')
+            lines.append(guard.with_changes(leading_lines=create.statement.leading_lines))
+            new_create = new_create.with_changes(leading_lines=())
+        changes.append(Replace(create.statement, cst.FlattenSentinel([*lines, new_create])))
+        if self.import_anchor is not None:
+            anchor, before = self.import_anchor
+            statement = cst.parse_statement("from sqlalchemy import text\n")
+            order = [statement, anchor] if before else [anchor, statement]
+            changes.append(Replace(anchor, cst.FlattenSentinel(order)))
+        return FixSpec(tuple(changes), Applicability.UNSAFE, title)
+
+    def _wrap_fix(self, create: Step, receiver: str) -> FixSpec:
+        suite = list(create.suite)
+        first = suite.index(create.statement)
+        last = max(i for i in range(first, len(suite)) if any(dotted(c.func.value) == receiver for c in all_calls(suite[i]) if isinstance(c.func, cst.Attribute)))
+        wrapped = [s.with_changes(leading_lines=()) if i == first else s for i, s in enumerate(suite[first : last + 1], start=first)]
+        block = cst.With(
+            items=[cst.WithItem(cst.Call(cst.Attribute(cst.parse_expression(receiver), cst.Name("transaction"))))],
+            body=cst.IndentedBlock(body=wrapped),
+            asynchronous=cst.Asynchronous(),
+            leading_lines=suite[first].leading_lines,
+        )
+        changes = [Replace(suite[first], cst.FlattenSentinel([block]))]
+        changes += [Replace(s, cst.RemovalSentinel.REMOVE) for s in suite[first + 1 : last + 1]]
+        return FixSpec(tuple(changes), Applicability.UNSAFE, f"Run the statements inside `async with {receiver}.transaction():`")
+
+
+def _execute(executor: str, text_name: str, sql: cst.BaseExpression) -> cst.Call:
+    return cst.Call(cst.Attribute(cst.parse_expression(executor), cst.Name("execute")), [cst.Arg(cst.Call(cst.Name(text_name), [cst.Arg(sql)]))])
+
+
+def _text_import(module: cst.Module) -> tuple[str | None, tuple[cst.BaseStatement, bool] | None]:
+    """The local name of SQLAlchemy's `text` and, when it must be imported, where to put the import
+    (a statement, and whether the import goes before it). None when `text` means something else."""
+    last_import: cst.BaseStatement | None = None
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                last_import = statement
+            if isinstance(small, cst.ImportFrom) and small.module is not None and dotted(small.module) in TEXT_SOURCES and not isinstance(small.names, cst.ImportStar):
+                for alias in small.names:
+                    if alias.name.value == "text":
+                        return (alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else "text"), None
+    finder = _NameUse("text")
+    module.visit(finder)
+    if finder.used:
+        return None, None
+    if last_import is not None:
+        return "text", (last_import, False)
+    first = module.body[0] if module.body else None
+    return ("text", (first, True)) if first is not None else (None, None)
+
+
+class _NameUse(cst.CSTVisitor):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.used = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.used |= node.value == self.name
