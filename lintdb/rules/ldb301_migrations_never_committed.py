@@ -17,6 +17,7 @@ STATEMENT_METHODS = frozenset({"execute", "exec_driver_sql", "scalar", "scalars"
 
 _ASYNC_ENV = '''
 import asyncio
+from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import pool, text
@@ -24,6 +25,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name)
 
 
 def do_run_migrations(connection: Connection) -> None:
@@ -47,10 +50,14 @@ asyncio.run(run_async_migrations())
 '''
 
 _SYNC_ENV = '''
+from logging.config import fileConfig
+
 from alembic import context
 from sqlalchemy import engine_from_config, pool, text
 
 config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name)
 
 
 def run_migrations_online() -> None:
@@ -156,25 +163,25 @@ class MigrationsNeverCommitted(LintRule):
     INVALID = (
         Invalid(
             async_env(before_run_sync="        await " + SET_PATH),
-            positions=[(24, 15)],
+            positions=[(27, 15)],
             fixed=async_env(before_run_sync="        await " + SET_PATH + "        await connection.commit()\n"),
             applicability=Applicability.SAFE,
         ),
         Invalid(
             async_env(configure_prefix="    " + SET_PATH),
-            positions=[(12, 5)],
+            positions=[(15, 5)],
             fixed=async_env(configure_prefix="    " + SET_PATH + "    connection.commit()\n"),
             applicability=Applicability.SAFE,
         ),
         Invalid(
             sync_env(before_configure="        " + SET_PATH),
-            positions=[(14, 9)],
+            positions=[(18, 9)],
             fixed=sync_env(before_configure="        " + SET_PATH + "        connection.commit()\n"),
             applicability=Applicability.SAFE,
         ),
         Invalid(
             async_env(before_run_sync="        await " + SET_PATH),
-            positions=[(24, 15)],
+            positions=[(27, 15)],
             fixed=async_env(before_run_sync='        await connection.execution_options(isolation_level="AUTOCOMMIT")\n        await ' + SET_PATH),
             applicability=Applicability.UNSAFE,
             options={"alembic-env-fix": "autocommit"},

@@ -1,0 +1,60 @@
+"""Helpers for proof tests: apply lintdb's fix with the real CLI, and load example code as a module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+import uuid
+from pathlib import Path
+
+
+def lintdb_fix(source: str, directory: Path, *, unsafe: bool = False, config: str = "") -> str:
+    """Write ``source`` to a file, run `lintdb check --fix` on it, and return the fixed text."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"example_{uuid.uuid4().hex[:8]}.py"
+    path.write_text(source, encoding="utf-8")
+    if config:
+        (directory / "lintdb.toml").write_text(config, encoding="utf-8")
+    args = [sys.executable, "-m", "lintdb", "check", "--no-cache", "--select", "ALL", "--fix", *(["--unsafe-fixes"] if unsafe else []), str(path)]
+    subprocess.run(args, cwd=directory, capture_output=True, text=True, timeout=120)
+    return path.read_text(encoding="utf-8")
+
+
+def load(source: str) -> types.ModuleType:
+    """Execute example code as a fresh module."""
+    module = types.ModuleType(f"example_{uuid.uuid4().hex[:8]}")
+    exec(compile(source, module.__name__, "exec"), module.__dict__)
+    return module
+
+
+def asyncpg_dsn(dsn: str) -> str:
+    """A DSN for SQLAlchemy's asyncpg dialect."""
+    return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+def alembic_project(root: Path, url: str, env_py: str, versions: dict[str, str]) -> Path:
+    """A throwaway Alembic project (alembic.ini, env.py, versions/); returns the ini path."""
+    (root / "versions").mkdir(parents=True, exist_ok=True)
+    ini = root / "alembic.ini"
+    ini.write_text(
+        f"[alembic]\nscript_location = {root}\nsqlalchemy.url = {url}\n\n"
+        "[loggers]\nkeys = root,alembic\n[handlers]\nkeys = console\n[formatters]\nkeys = generic\n"
+        "[logger_root]\nlevel = WARNING\nhandlers = console\n"
+        "[logger_alembic]\nlevel = INFO\nhandlers =\nqualname = alembic\n"
+        "[handler_console]\nclass = StreamHandler\nargs = (sys.stderr,)\nformatter = generic\n"
+        "[formatter_generic]\nformat = %(levelname)s [%(name)s] %(message)s\n",
+        encoding="utf-8",
+    )
+    (root / "env.py").write_text(env_py, encoding="utf-8")
+    (root / "script.py.mako").write_text("", encoding="utf-8")
+    for name, source in versions.items():
+        (root / "versions" / name).write_text(source, encoding="utf-8")
+    return ini
+
+
+def alembic(ini: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `alembic` command line in a subprocess."""
+    import os
+
+    return subprocess.run([sys.executable, "-m", "alembic", "-c", str(ini), *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
