@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 
@@ -52,3 +54,19 @@ def method_call(node: cst.BaseExpression) -> tuple[str, str] | None:
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
         return node.func.value.value, node.func.attr.value
     return None
+
+
+def statements(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    """The statements of an indented block (a one-line suite has none that can hold others)."""
+    return suite.body if isinstance(suite, cst.IndentedBlock) else ()
+
+
+def leading_lines(statement: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
+    """The comments and blank lines above a statement."""
+    lines: Sequence[cst.EmptyLine] = getattr(statement, "leading_lines", ())
+    return lines
+
+
+def with_leading_lines(statement: cst.BaseStatement, lines: Sequence[cst.EmptyLine]) -> cst.BaseStatement:
+    """A copy of a statement with other comments and blank lines above it."""
+    return statement.with_changes(leading_lines=lines)

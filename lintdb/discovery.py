@@ -18,7 +18,7 @@ _IGNORE_FILES = (".gitignore", ".ignore")
 @dataclass(frozen=True)
 class _Ignore:
     base: Path
-    spec: pathspec.PathSpec
+    spec: pathspec.PathSpec  # type: ignore[type-arg]
 
     def matches(self, path: Path, is_dir: bool) -> bool:
         try:

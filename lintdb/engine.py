@@ -102,7 +102,7 @@ def _unused_noqa(noqa: Suppressions, used: set[tuple[int, str]], settings: FileS
     for row, directive in sorted(noqa.lines.items()):
         if directive.codes is None:
             continue
-        bad = {"unused": [], "non-enabled": [], "unknown": []}
+        bad: dict[str, list[str]] = {"unused": [], "non-enabled": [], "unknown": []}
         for code, _, _ in directive.codes:
             if not code.startswith("LDB") or (row, code) in used:
                 continue

@@ -22,7 +22,7 @@ class _Replacer(cst.CSTTransformer):
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:  # type: ignore[override]
         found = self.replacements.get(id(original_node))
-        return updated_node if found is None else found.new  # type: ignore[return-value]
+        return updated_node if found is None else found.new
 
 
 def _lines(text: str) -> list[str]:

@@ -60,7 +60,8 @@ def add_noqa(text: str, diagnostics: Iterable[Diagnostic]) -> tuple[str, int]:
             missing = [c for c in codes if c not in {code for code, _, _ in directive.codes}]
             if missing:
                 pieces.append((directive.codes[-1][2], ", " + ", ".join(missing)))
-    out, pos = [], 0
+    out: list[str] = []
+    pos = 0
     for offset, insert in sorted(pieces):
         out.extend((text[pos:offset], insert))
         pos = offset

@@ -213,7 +213,7 @@ def temp_tables(sql: str) -> list[TempTable]:
             relation, drop = stmt.into.rel, stmt.into.onCommit == enums.OnCommitAction.ONCOMMIT_DROP
         else:
             continue
-        if relation.relpersistence == "t":
+        if relation is not None and relation.relpersistence == "t":
             name = None if relation.relname == HOLE else relation.relname
             found.append(TempTable(relation.schemaname, name, drop))
     return found

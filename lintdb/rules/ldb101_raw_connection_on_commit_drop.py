@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from lintdb.cst_helpers import call_arg, dotted, unwrap_await
+from lintdb.cst_helpers import call_arg, dotted, leading_lines, statements, unwrap_await, with_leading_lines
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, all_calls, calls_in, walk
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
@@ -230,15 +230,14 @@ class RawConnectionOnCommitDrop(LintRule):
             if param.annotation is not None and self._qualified(param.annotation.annotation) & ASYNCPG_CONNECTION_TYPES:
                 origins[param.name.value] = _Origin("plain")
         started: set[str] = set()
-        steps = list(walk(node.body.body))
+        steps = list(walk(statements(node.body)))
         for step in steps:
             self._bind(step.statement, origins)
             for call in calls_in(step.statement):
-                receiver = dotted(call.func.value) if isinstance(call.func, cst.Attribute) else None
-                method = call.func.attr.value if isinstance(call.func, cst.Attribute) else ""
-                if receiver is None:
+                if not isinstance(call.func, cst.Attribute) or (receiver := dotted(call.func.value)) is None:
                     continue
-                origin = self._resolve(call.func.value, origins)  # type: ignore[union-attr]
+                method = call.func.attr.value
+                origin = self._resolve(call.func.value, origins)
                 if method in SA_STATEMENTS and (origin is not None and origin.kind == "sa" or any(o.session == receiver for o in origins.values())):
                     started.add(receiver)
                 if method == "execute" and origin is not None and origin.kind in ("borrowed", "plain"):
@@ -297,7 +296,7 @@ class RawConnectionOnCommitDrop(LintRule):
         if not created:
             return
         in_transaction = any(
-            isinstance(unwrap_await(item.item), cst.Call) and dotted(unwrap_await(item.item).func) == f"{receiver}.transaction"  # type: ignore[attr-defined]
+            isinstance(opened := unwrap_await(item.item), cst.Call) and dotted(opened.func) == f"{receiver}.transaction"
             for with_ in step.withs
             for item in with_.items
         )
@@ -335,8 +334,8 @@ class RawConnectionOnCommitDrop(LintRule):
         lines: list[cst.BaseStatement] = []
         if not guarded:
             guard = cst.parse_statement(f'await {executor}.execute({self.text_name}("DROP TABLE IF EXISTS {qualified}"))\n')
-            lines.append(guard.with_changes(leading_lines=create.statement.leading_lines))
-            new_create = new_create.with_changes(leading_lines=())
+            lines.append(with_leading_lines(guard, leading_lines(create.statement)))
+            new_create = with_leading_lines(new_create, ())
         changes.append(Replace(create.statement, cst.FlattenSentinel([*lines, new_create])))
         if self.import_anchor is not None:
             anchor, before = self.import_anchor
@@ -349,12 +348,12 @@ class RawConnectionOnCommitDrop(LintRule):
         suite = list(create.suite)
         first = suite.index(create.statement)
         last = max(i for i in range(first, len(suite)) if any(dotted(c.func.value) == receiver for c in all_calls(suite[i]) if isinstance(c.func, cst.Attribute)))
-        wrapped = [s.with_changes(leading_lines=()) if i == first else s for i, s in enumerate(suite[first : last + 1], start=first)]
+        wrapped = [with_leading_lines(s, ()) if i == first else s for i, s in enumerate(suite[first : last + 1], start=first)]
         block = cst.With(
             items=[cst.WithItem(cst.Call(cst.Attribute(cst.parse_expression(receiver), cst.Name("transaction"))))],
             body=cst.IndentedBlock(body=wrapped),
             asynchronous=cst.Asynchronous(),
-            leading_lines=suite[first].leading_lines,
+            leading_lines=leading_lines(suite[first]),
         )
         changes = [Replace(suite[first], cst.FlattenSentinel([block]))]
         changes += [Replace(s, cst.RemovalSentinel.REMOVE) for s in suite[first + 1 : last + 1]]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from lintdb.cst_helpers import call_arg, dotted, method_call, string_value, unwrap_await
+from lintdb.cst_helpers import call_arg, dotted, leading_lines, method_call, statements, string_value, unwrap_await, with_leading_lines
 from lintdb.diagnostics import Applicability
 from lintdb.flow import all_calls, calls_in, walk
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
@@ -192,7 +192,7 @@ class MigrationsNeverCommitted(LintRule):
         functions = {s.name.value: s for s in node.body if isinstance(s, cst.FunctionDef)}
         configurers = {name: param for name, f in functions.items() if (param := _configured_param(f)) is not None}
         for function in functions.values():
-            for step in walk(function.body.body):
+            for step in walk(statements(function.body)):
                 statement = step.statement
                 if not isinstance(statement, cst.With):
                     continue
@@ -202,13 +202,13 @@ class MigrationsNeverCommitted(LintRule):
                         self._check_block(statement, item.asname.name.value, functions, configurers)
 
     def _check_block(self, block: cst.With, name: str, functions: dict[str, cst.FunctionDef], configurers: dict[str, str]) -> None:
-        body = block.body.body if isinstance(block.body, cst.IndentedBlock) else ()
+        body = statements(block.body)
         early: list[_Early] = []
         for index, statement in enumerate(body):
             target = _configure_point(statement, name, configurers)
             if target is not None:
                 if target in functions:
-                    early += _early_calls(functions[target].body.body, configurers[target], False, stop_at_configure=True)
+                    early += _early_calls(statements(functions[target].body), configurers[target], False, stop_at_configure=True)
                 break
             early += _early_calls([statement], name, block.asynchronous is not None, stop_at_configure=False)
         else:
@@ -222,7 +222,7 @@ class MigrationsNeverCommitted(LintRule):
         first, last = early[0], early[-1]
         if self.options.alembic_env_fix == "autocommit":
             line = _statement(first, f'{first.connection}.execution_options(isolation_level="AUTOCOMMIT")')
-            change = Replace(first.statement, cst.FlattenSentinel([line.with_changes(leading_lines=first.statement.leading_lines), first.statement.with_changes(leading_lines=())]))
+            change = Replace(first.statement, cst.FlattenSentinel([line.with_changes(leading_lines=leading_lines(first.statement)), with_leading_lines(first.statement, ())]))
             fix = FixSpec((change,), Applicability.UNSAFE, "Set `isolation_level=\"AUTOCOMMIT\"` on the migration connection")
         else:
             line = _statement(last, f"{last.connection}.commit()")

@@ -270,14 +270,15 @@ class BatchWithoutTmpTableGuard(LintRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         if self._is_op(node.func, "execute"):
-            sql = string_value(call_arg(node, 0, "sqltext").value) if call_arg(node, 0, "sqltext") else None
-            for schema, table in dropped_tables(sql or ""):
+            sql_arg = call_arg(node, 0, "sqltext")
+            for schema, table in dropped_tables((string_value(sql_arg.value) if sql_arg else None) or ""):
                 self.guards[-1].add((schema, table.lower()))
         elif self._is_op(node.func, "drop_table"):
-            table = string_value(call_arg(node, 0, "table_name").value) if call_arg(node, 0, "table_name") else None
+            table_arg = call_arg(node, 0, "table_name")
+            dropped = string_value(table_arg.value) if table_arg else None
             schema_arg = call_arg(node, None, "schema")
-            if table:
-                self.guards[-1].add((string_value(schema_arg.value) if schema_arg else None, table.lower()))
+            if dropped:
+                self.guards[-1].add((string_value(schema_arg.value) if schema_arg else None, dropped.lower()))
 
     def visit_With(self, node: cst.With) -> None:
         if self.options.alembic_dialects and "sqlite" not in self.options.alembic_dialects:
@@ -289,7 +290,7 @@ class BatchWithoutTmpTableGuard(LintRule):
         table_arg, schema_arg, recreate_arg = call_arg(call, 0, "table_name"), call_arg(call, None, "schema"), call_arg(call, None, "recreate")
         table = string_value(table_arg.value) if table_arg else None
         schema = string_value(schema_arg.value) if schema_arg else None
-        recreate = string_value(recreate_arg.value) if recreate_arg else "auto"
+        recreate = (string_value(recreate_arg.value) if recreate_arg else None) or "auto"
         if table is None or recreate == "never" or (schema_arg is not None and schema is None):
             return
         if recreate != "always" and not self._rebuilds(node, item.asname):
