@@ -146,7 +146,7 @@ def _stdin(args: argparse.Namespace, resolver: ConfigResolver, mode: Mode) -> li
     try:
         text, _ = decode(sys.stdin.buffer.read())
     except SourceError as error:
-        return [Outcome(name, error=str(error))]
+        return [Outcome(name, errors=[str(error)])]
     return [check_text(name, text, settings.for_file(name), Mode(mode.fix, False, mode.add_noqa))]
 
 
@@ -183,9 +183,10 @@ def _check_command(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, output_format: str, unsafe: bool, fix: bool, show_fixes: bool, from_stdin: bool, outcomes: list[Outcome]) -> int:
-    errors = [o for o in outcomes if o.error]
+    errors = [o for o in outcomes if o.errors]
     for outcome in errors:
-        print(f"lintdb: error: {relative(outcome.path)}: {outcome.error}", file=sys.stderr)
+        for error in outcome.errors:
+            print(f"lintdb: error: {relative(outcome.path)}: {error}", file=sys.stderr)
     fixed: Counter[str] = Counter()
     for outcome in outcomes:
         fixed.update(outcome.fixed)
@@ -199,7 +200,7 @@ def _report(args: argparse.Namespace, output_format: str, unsafe: bool, fix: boo
         print(f"Added {added} noqa directive{'s' if added != 1 else ''}.", file=sys.stderr)
         return 2 if errors else 0
     if args.diff:
-        out.extend(_diff(o) for o in outcomes if o.text != o.original and not o.error)
+        out.extend(_diff(o) for o in outcomes if o.text != o.original and not o.errors)
         print(f"Would fix {fixed_total} error{'s' if fixed_total != 1 else ''}." if fixed_total else "No errors would be fixed.", file=sys.stderr)
     elif from_stdin and fix:
         sys.stdout.write(outcomes[0].text)
@@ -251,9 +252,13 @@ def _exit_code(args: argparse.Namespace, errors: bool, remaining: bool, fixed: i
 def main(argv: Sequence[str] | None = None) -> int:
     """The `lintdb` command."""
     args = _build_parser().parse_args(argv)
-    if args.command == "rule":
-        return _rule_command(args)
-    return _check_command(args)
+    try:
+        if args.command == "rule":
+            return _rule_command(args)
+        return _check_command(args)
+    except Exception as error:  # never a traceback: one line, exit 2
+        print(f"lintdb: internal error: {type(error).__name__}: {error} (please report this)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

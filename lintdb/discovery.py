@@ -107,5 +107,5 @@ def _walk(directory: Path, resolver: ConfigResolver, ignores: list[_Ignore]) -> 
         if is_dir:
             nested = ignores + _read_ignores(path) if settings.respect_gitignore else ignores
             yield from _walk(path, resolver, nested)
-        elif path.suffix in INCLUDE_SUFFIXES and (entry.is_file() or entry.is_symlink()):
+        elif path.suffix in INCLUDE_SUFFIXES:
             yield path

@@ -18,6 +18,7 @@ from lintdb.source import SourceText
 
 UNUSED_NOQA = "LDB900"
 MAX_FIX_ITERATIONS = 100
+MAX_PARSE_CHARS = 2_000_000
 
 
 class SourceError(Exception):
@@ -42,6 +43,7 @@ class FixResult:
     text: str
     diagnostics: list[Diagnostic]
     fixed: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
 
 
 def parse(text: str) -> cst.Module:
@@ -54,11 +56,30 @@ def parse(text: str) -> cst.Module:
         raise SourceError(f"cannot parse: {error}") from None
 
 
-def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], options: RuleOptions) -> list[tuple[Report, int, int, Fix | None]]:
+def _crash(rule: type[LintRule], error: BaseException) -> str:
+    return f"internal error in {rule.CODE} ({rule.NAME}): {type(error).__name__}: {error}; the other rules still ran (please report this)"
+
+
+def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], options: RuleOptions, crashes: dict[str, str]) -> list[tuple[Report, int, int, Fix | None]]:
+    """Run the rules in one batched traversal. If that raises, each rule runs alone to find the one at
+    fault; a crashing rule is recorded in ``crashes`` and the others' findings are kept."""
+    if len(text) > MAX_PARSE_CHARS:
+        raise SourceError(f"too large to parse ({len(text) / 1e6:.1f} million characters, limit {MAX_PARSE_CHARS // 1_000_000} million); exclude it with `extend-exclude`")
     module = parse(text)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     visitors = [rule(options) for rule in rules]
-    wrapper.visit_batched(visitors)
+    try:
+        wrapper.visit_batched(visitors)
+    except Exception:
+        visitors = []
+        for rule in rules:
+            alone = rule(options)
+            try:
+                wrapper.visit_batched([alone])
+            except Exception as error:
+                crashes[rule.CODE] = _crash(rule, error)
+                continue
+            visitors.append(alone)
     reports = [r for v in visitors for r in v.reports]
     if not reports:
         return []
@@ -74,10 +95,14 @@ def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], optio
 
     resolved = []
     for report in reports:
-        start, end = offsets(report.span)
-        fix = build_fix(report.fix, module, offsets) if report.fix else None
+        try:
+            start, end = offsets(report.span)
+            fix = build_fix(report.fix, module, offsets) if report.fix else None
+        except Exception as error:
+            crashes[report.code] = _crash(RULES_BY_CODE[report.code], error)
+            continue
         resolved.append((report, start, end, fix))
-    return resolved
+    return [r for r in resolved if r[0].code not in crashes]
 
 
 def _policy(fix: Fix | None, code: str, settings: FileSettings) -> Fix | None:
@@ -131,11 +156,12 @@ def _unused_noqa(noqa: Suppressions, used: set[tuple[int, str]], settings: FileS
     return found
 
 
-def lint_source(text: str, settings: FileSettings) -> list[Diagnostic]:
+def lint_source(text: str, settings: FileSettings, errors: list[str] | None = None) -> list[Diagnostic]:
     """Every unsuppressed diagnostic of one source text, sorted by position.
 
     Rules whose trigger does not occur in the text are skipped, and a text no rule triggers on is
-    never parsed. Raises SourceError for text LibCST cannot parse.
+    never parsed. Raises SourceError for text LibCST cannot parse. A rule that crashes is reported in
+    ``errors`` (raised as SourceError when ``errors`` is None) and the other rules' findings are kept.
     """
     rules = [RULES_BY_CODE[c] for c in sorted(settings.codes) if c != UNUSED_NOQA]
     triggered = [r for r in rules if r.TRIGGER.search(text)]
@@ -143,7 +169,12 @@ def lint_source(text: str, settings: FileSettings) -> list[Diagnostic]:
     if not triggered and not ("noqa" in text.lower() and (judge_noqa or "ldb" in text.lower())):
         return []
     source = SourceText(text)
-    resolved = _run_rules(text, source, triggered, settings.options) if triggered else []
+    crashes: dict[str, str] = {}
+    resolved = _run_rules(text, source, triggered, settings.options, crashes) if triggered else []
+    if crashes and errors is None:
+        raise SourceError(next(iter(crashes.values())))
+    if errors is not None:
+        errors.extend(message for message in crashes.values() if message not in errors)
     noqa = parse_suppressions(text, source.line_starts)
     used: set[tuple[int, str]] = set()
     diagnostics = []
@@ -160,6 +191,7 @@ def lint_source(text: str, settings: FileSettings) -> list[Diagnostic]:
                 continue
         diagnostics.append(diagnostic)
     if judge_noqa and not noqa.file_all and UNUSED_NOQA not in noqa.file_codes:
+        used |= {(row, code) for row in noqa.lines for code in crashes}
         diagnostics.extend(_unused_noqa(noqa, used, settings, source))
     return sorted(diagnostics, key=lambda d: (d.start, d.end, d.code))
 
@@ -167,10 +199,11 @@ def lint_source(text: str, settings: FileSettings) -> list[Diagnostic]:
 def fix_source(text: str, settings: FileSettings, minimum: Applicability) -> FixResult:
     """Apply fixes at ``minimum`` applicability or safer, re-linting until nothing changes (bounded).
 
-    A round whose output LibCST cannot parse is dropped, and its input is what is returned.
+    Raises SourceError when a round's output does not parse: the caller leaves the file untouched.
     """
     fixed: Counter[str] = Counter()
-    diagnostics = lint_source(text, settings)
+    errors: list[str] = []
+    diagnostics = lint_source(text, settings, errors)
     for _ in range(MAX_FIX_ITERATIONS):
         fixes = [d for d in diagnostics if d.fix is not None and d.fix.applicability >= minimum and d.fix.edits]
         if not fixes:
@@ -179,19 +212,21 @@ def fix_source(text: str, settings: FileSettings, minimum: Applicability) -> Fix
         if new_text == text:
             break
         try:
-            new_diagnostics = lint_source(new_text, settings)
             parse(new_text)
         except SourceError as error:
-            raise SourceError(f"fix produced unparsable code, file left unchanged ({error})") from None
+            codes = ", ".join(sorted(applied))
+            raise SourceError(f"a fix by {codes} produced code that does not parse, so the file was left unchanged ({error}); please report this") from None
+        new_diagnostics = lint_source(new_text, settings, errors)
         fixed.update(applied)
         text, diagnostics = new_text, new_diagnostics
-    return FixResult(text, diagnostics, fixed)
+    return FixResult(text, diagnostics, fixed, errors)
 
 
 def lint_file_text(text: str, settings: FileSettings, fix: Applicability | None) -> FixResult:
     """Lint, or fix then lint, one text."""
     if fix is None:
-        return FixResult(text, lint_source(text, settings))
+        errors: list[str] = []
+        return FixResult(text, lint_source(text, settings, errors), errors=errors)
     return fix_source(text, settings, fix)
 
 

@@ -56,7 +56,10 @@ def write_source(source: SourceFile, text: str) -> None:
         raise SourceError(f"not written: cannot re-read before writing: {error.strerror or error}") from None
     if current != source.original:
         raise SourceError("not written: the file changed on disk while it was being checked")
-    data = text.encode(source.encoding)
+    try:
+        data = text.encode(source.encoding)
+    except UnicodeEncodeError as error:
+        raise SourceError(f"not written: the fixed text cannot be encoded as {source.encoding} ({error.reason})") from None
     mode = source.path.stat().st_mode & 0o7777
     directory = source.path.parent
     handle, temp = tempfile.mkstemp(prefix=f".{source.path.name}.", suffix=".lintdb-tmp", dir=directory)

@@ -37,7 +37,7 @@ class Outcome:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     text: str = ""
     original: str = ""
-    error: str | None = None
+    errors: list[str] = field(default_factory=list)
     fixed: Counter[str] = field(default_factory=Counter)
     noqa_added: int = 0
 
@@ -74,8 +74,8 @@ def check_text(path: Path, text: str, settings: FileSettings, mode: Mode) -> Out
     try:
         result = lint_file_text(text, settings, mode.fix)
     except SourceError as error:
-        return Outcome(path, text=text, original=text, error=str(error))
-    outcome = Outcome(path, result.diagnostics, result.text, text, fixed=result.fixed)
+        return Outcome(path, text=text, original=text, errors=[str(error)])
+    outcome = Outcome(path, result.diagnostics, result.text, text, fixed=result.fixed, errors=result.errors)
     if mode.add_noqa and result.diagnostics:
         outcome.text, outcome.noqa_added = add_noqa(text, result.diagnostics)
         outcome.diagnostics = lint_source(outcome.text, settings)
@@ -83,18 +83,17 @@ def check_text(path: Path, text: str, settings: FileSettings, mode: Mode) -> Out
 
 
 def check_file(job: tuple[Path, FileSettings, Mode]) -> Outcome:
-    """Read, check and (when asked) write back one file; errors become a one-line reason."""
+    """Read, check and (when asked) write back one file; every failure becomes a one-line reason."""
     path, settings, mode = job
     try:
         source = read_source(path)
-    except SourceError as error:
-        return Outcome(path, error=str(error))
-    outcome = check_text(path, source.text, settings, mode)
-    if mode.write and outcome.error is None and outcome.text != source.text:
-        try:
+        outcome = check_text(path, source.text, settings, mode)
+        if mode.write and outcome.text != source.text:
             write_source(source, outcome.text)
-        except SourceError as error:
-            outcome.error = str(error)
+    except SourceError as error:
+        return Outcome(path, errors=[str(error)])
+    except Exception as error:  # a bug in lintdb must not cost the other files their check
+        return Outcome(path, errors=[f"internal error: {type(error).__name__}: {error} (please report this)"])
     return outcome
 
 
@@ -124,7 +123,7 @@ def check_paths(files: list[Path], resolver: ConfigResolver, mode: Mode, use_cac
     for outcome in results:
         cache_of = owners.get(outcome.path)
         if cache_of is not None:
-            cache_of.record(outcome.path, outcome.error is None and not outcome.diagnostics and outcome.text == outcome.original)
+            cache_of.record(outcome.path, not outcome.errors and not outcome.diagnostics and outcome.text == outcome.original)
     for cache in caches.values():
         cache.save()
     return sorted(outcomes + results, key=lambda o: str(o.path))
