@@ -142,7 +142,7 @@ class RawConnectionOnCommitDrop(LintRule):
     MESSAGE = "`ON COMMIT DROP` temp table on an asyncpg connection with no transaction is dropped at once"
     FIX_TITLE = "Run the statements in the session's transaction"
     FIX_AVAILABILITY = "Sometimes"
-    TRIGGER = re.compile(r"(?i)commit")
+    TRIGGER = re.compile(r"(?i)\bcommit\W{1,20}drop\b")
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (

@@ -149,7 +149,7 @@ class MigrationsNeverCommitted(LintRule):
     MESSAGE = "Statement before `context.configure()` makes Alembic skip its commit"
     FIX_TITLE = "Commit after the statement"
     FIX_AVAILABILITY = "Always"
-    TRIGGER = re.compile(r"configure\s*\(")
+    TRIGGER = re.compile(r"context\.configure\b")
 
     VALID = (
         Valid(async_env()),
