@@ -18,6 +18,7 @@ from lintdb.discovery import discover
 from lintdb.engine import SourceError
 from lintdb.fileio import decode
 from lintdb.output import HUMAN_FORMATS, RENDERERS, Found, View, relative, summary
+from lintdb.ruff_bridge import RuffMissing, RuffResult, fix_with_ruff, report_with_ruff
 from lintdb.rules import RULES_BY_CODE
 from lintdb.runner import Mode, Outcome, check_paths, check_text
 from lintdb.source import SourceText
@@ -55,8 +56,11 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--force-exclude", action=argparse.BooleanOptionalAction, default=None, help="Apply excludes to paths given explicitly.")
     check.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None)
     check.add_argument("--stdin-filename", type=Path, help="The name of the file read from standard input.")
+    check.add_argument("--with-ruff", action="store_true", help="Also run the installed `ruff check` on the same paths and merge its results.")
     check.add_argument("-q", "--quiet", action="store_true", help="Print findings only.")
     check.add_argument("-s", "--silent", action="store_true", help="Print nothing.")
+
+    commands.add_parser("server", help="Run the language server over standard input and output.")
 
     rule = commands.add_parser("rule", help="Show a rule's documentation (like `ruff rule`).")
     rule.add_argument("code", nargs="?")
@@ -163,7 +167,14 @@ def _check_command(args: argparse.Namespace) -> int:
     level = (Applicability.UNSAFE if unsafe else Applicability.SAFE) if fix else None
     mode = Mode(level, write=not args.diff, add_noqa=args.add_noqa)
     from_stdin = [str(p) for p in args.paths] == ["-"]
+    ruff: RuffResult | None = None
+    paths = [str(p) for p in args.paths]
+    if args.with_ruff and from_stdin:
+        print("lintdb: error: `--with-ruff` does not read standard input", file=sys.stderr)
+        return 2
     try:
+        if args.with_ruff and fix and not args.diff:
+            ruff = fix_with_ruff(args, paths, unsafe)
         if from_stdin:
             found_outcomes = _stdin(args, resolver, mode)
             if found_outcomes is None:
@@ -176,13 +187,22 @@ def _check_command(args: argparse.Namespace) -> int:
             if not files:
                 print("warning: No Python files found under the given path(s)", file=sys.stderr)
             outcomes = check_paths(files, resolver, mode, use_cache=not args.no_cache and not fix)
+        if args.with_ruff and ruff is None:
+            ruff = report_with_ruff(args, paths, unsafe, settings.output_format == "sarif")
     except ConfigError as error:
         print(f"lintdb: error: {error}", file=sys.stderr)
         return 2
-    return _report(args, settings.output_format, unsafe, fix, settings.show_fixes, from_stdin, outcomes)
+    except RuffMissing as error:
+        print(f"lintdb: error: {error}", file=sys.stderr)
+        return 2
+    code = _report(args, settings.output_format, unsafe, fix, settings.show_fixes, from_stdin, outcomes, ruff)
+    if ruff is not None:
+        sys.stderr.write(ruff.stderr)
+        return max(code, ruff.exit_code)
+    return code
 
 
-def _report(args: argparse.Namespace, output_format: str, unsafe: bool, fix: bool, show_fixes: bool, from_stdin: bool, outcomes: list[Outcome]) -> int:
+def _report(args: argparse.Namespace, output_format: str, unsafe: bool, fix: bool, show_fixes: bool, from_stdin: bool, outcomes: list[Outcome], ruff: RuffResult | None = None) -> int:
     errors = [o for o in outcomes if o.errors]
     for outcome in errors:
         for error in outcome.errors:
@@ -192,6 +212,8 @@ def _report(args: argparse.Namespace, output_format: str, unsafe: bool, fix: boo
         fixed.update(outcome.fixed)
     fixed_total = sum(fixed.values())
     found = [Found(o.path, d, SourceText(o.text)) for o in outcomes for d in o.diagnostics]
+    if ruff is not None:
+        found = sorted(found + ruff.found, key=lambda f: (str(f.path), f.diagnostic.start, f.diagnostic.code))
     view = View(found, unsafe)
     out: list[str] = []
     human = output_format in HUMAN_FORMATS
@@ -201,6 +223,8 @@ def _report(args: argparse.Namespace, output_format: str, unsafe: bool, fix: boo
         return 2 if errors else 0
     if args.diff:
         out.extend(_diff(o) for o in outcomes if o.text != o.original and not o.errors)
+        if ruff is not None:
+            out.append(ruff.diff)
         print(f"Would fix {fixed_total} error{'s' if fixed_total != 1 else ''}." if fixed_total else "No errors would be fixed.", file=sys.stderr)
     elif from_stdin and fix:
         sys.stdout.write(outcomes[0].text)
@@ -214,6 +238,10 @@ def _report(args: argparse.Namespace, output_format: str, unsafe: bool, fix: boo
     elif args.fix_only:
         if human and fixed_total and not args.silent:
             out.append(f"Fixed {fixed_total} error{'s' if fixed_total != 1 else ''}.\n")
+    elif output_format == "sarif" and ruff is not None:
+        sarif = json.loads(RENDERERS["sarif"](view))
+        sarif["runs"].extend(ruff.sarif_runs)
+        out.append(json.dumps(sarif, indent=2, ensure_ascii=False) + "\n")
     else:
         out.append(RENDERERS[output_format](view))
         if human and not args.quiet:
@@ -255,6 +283,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "rule":
             return _rule_command(args)
+        if args.command == "server":
+            try:
+                from lintdb.server import serve
+            except ImportError:
+                print("lintdb: error: `lintdb server` needs pygls: pip install 'lintdb[lsp]'", file=sys.stderr)
+                return 2
+            serve()
+            return 0
         return _check_command(args)
     except Exception as error:  # never a traceback: one line, exit 2
         print(f"lintdb: internal error: {type(error).__name__}: {error} (please report this)", file=sys.stderr)

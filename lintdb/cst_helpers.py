@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import libcst as cst
@@ -70,3 +71,8 @@ def leading_lines(statement: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
 def with_leading_lines(statement: cst.BaseStatement, lines: Sequence[cst.EmptyLine]) -> cst.BaseStatement:
     """A copy of a statement with other comments and blank lines above it."""
     return statement.with_changes(leading_lines=lines)
+
+
+def python_string(text: str) -> str:
+    """A double-quoted Python string literal for any text (JSON's escapes are valid Python escapes)."""
+    return json.dumps(text, ensure_ascii=False)

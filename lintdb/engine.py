@@ -34,6 +34,7 @@ class FileSettings:
     fixable: frozenset[str] = frozenset(RULES_BY_CODE)
     safe_overrides: frozenset[str] = frozenset()
     unsafe_overrides: frozenset[str] = frozenset()
+    honour_noqa: bool = True
 
 
 @dataclass
@@ -165,8 +166,8 @@ def lint_source(text: str, settings: FileSettings, errors: list[str] | None = No
     """
     rules = [RULES_BY_CODE[c] for c in sorted(settings.codes) if c != UNUSED_NOQA]
     triggered = [r for r in rules if r.TRIGGER.search(text)]
-    judge_noqa = UNUSED_NOQA in settings.codes
-    if not triggered and not ("noqa" in text.lower() and (judge_noqa or "ldb" in text.lower())):
+    judge_noqa = UNUSED_NOQA in settings.codes and settings.honour_noqa
+    if not triggered and not (judge_noqa and "noqa" in text.lower()):
         return []
     source = SourceText(text)
     crashes: dict[str, str] = {}
@@ -175,7 +176,7 @@ def lint_source(text: str, settings: FileSettings, errors: list[str] | None = No
         raise SourceError(next(iter(crashes.values())))
     if errors is not None:
         errors.extend(message for message in crashes.values() if message not in errors)
-    noqa = parse_suppressions(text, source.line_starts)
+    noqa = parse_suppressions(text, source.line_starts) if settings.honour_noqa else Suppressions()
     used: set[tuple[int, str]] = set()
     diagnostics = []
     for report, start, end, fix in resolved:

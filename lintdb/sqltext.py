@@ -229,3 +229,11 @@ def dropped_tables(sql: str, if_exists: bool = False) -> list[tuple[str | None, 
                 parts = [n.sval for n in names]
                 found.append((parts[-2] if len(parts) > 1 else None, parts[-1]))
     return found
+
+
+_PLAIN_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def quote_identifier(schema: str | None, name: str) -> str:
+    """`[schema.]name` as SQL, double-quoting any part PostgreSQL would case-fold or not accept bare."""
+    return ".".join(p if _PLAIN_IDENTIFIER.match(p) else '"' + p.replace('"', '""') + '"' for p in (schema, name) if p)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import hypothesmith
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lintdb.config import build_settings
@@ -56,6 +56,12 @@ def test_generated_programs_with_triggers_spliced_in(program: str, snippet: str,
 
 
 @FUZZ
+@example(  # found by this test: a table name with a quote broke the guard's string literal
+    snippet='from alembic import op\n\n\ndef upgrade():\n    with op.batch_alter_table("a_table_name") as batch_op:\n        batch_op.drop_column("x")\n',
+    noise=':',
+    cut=79,
+)
+@example(snippet='async def f(c, r):\n    d = r.driver_connection\n    await d.execute(\'CREATE TEMP TABLE "T""x" (a int) ON COMMIT DROP\')\n', noise="", cut=0)
 @given(st.sampled_from(SNIPPETS), st.text(alphabet="\t\n\r \\'\"#$()[]{}:,;=INotin1", max_size=20), st.integers(min_value=0, max_value=5000))
 def test_snippets_with_noise_inserted(snippet: str, noise: str, cut: int) -> None:
     at = cut % (len(snippet) + 1)

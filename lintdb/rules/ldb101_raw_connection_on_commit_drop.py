@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from lintdb.cst_helpers import call_arg, dotted, leading_lines, statements, unwrap_await, with_leading_lines
+from lintdb.cst_helpers import call_arg, dotted, leading_lines, python_string, statements, unwrap_await, with_leading_lines
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, all_calls, calls_in, walk
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
-from lintdb.sqltext import TempTable, dropped_tables, module_constants, sql_string, temp_tables
+from lintdb.sqltext import TempTable, dropped_tables, module_constants, quote_identifier, sql_string, temp_tables
 
 SA_STATEMENTS = frozenset({"execute", "scalar", "scalars", "stream", "stream_scalars", "exec_driver_sql", "get", "merge", "flush", "refresh"})
 ASYNCPG_CONNECT = frozenset({"asyncpg.connect", "asyncpg.connection.connect"})
@@ -322,7 +322,7 @@ class RawConnectionOnCommitDrop(LintRule):
         if executor is None or self.text_name is None or table.name is None or any(len(c.args) != 1 or c.args[0].keyword for _, c in executes):
             return FixSpec((), Applicability.DISPLAY_ONLY, title)
         changes: list[Replace] = [Replace(c, _execute(executor, self.text_name, c.args[0].value)) for s, c in executes if s is not create]
-        qualified = f"{table.schema}.{table.name}" if table.schema else table.name
+        qualified = quote_identifier(table.schema, table.name)
         guarded = any(
             (table.schema, table.name) in dropped_tables(text.text, if_exists=True)
             for s, c in executes[: [s for s, _ in executes].index(create)]
@@ -333,7 +333,7 @@ class RawConnectionOnCommitDrop(LintRule):
         assert isinstance(new_create, cst.BaseStatement)
         lines: list[cst.BaseStatement] = []
         if not guarded:
-            guard = cst.parse_statement(f'await {executor}.execute({self.text_name}("DROP TABLE IF EXISTS {qualified}"))\n')
+            guard = cst.parse_statement(f"await {executor}.execute({self.text_name}({python_string('DROP TABLE IF EXISTS ' + qualified)}))\n")
             lines.append(with_leading_lines(guard, leading_lines(create.statement)))
             new_create = with_leading_lines(new_create, ())
         changes.append(Replace(create.statement, cst.FlattenSentinel([*lines, new_create])))

@@ -7,23 +7,17 @@ import re
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from lintdb.cst_helpers import call_arg, dotted, string_value
+from lintdb.cst_helpers import call_arg, dotted, python_string, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
-from lintdb.sqltext import dropped_tables
+from lintdb.sqltext import dropped_tables, quote_identifier
 
 _NO_REBUILD = frozenset({"create_index", "drop_index"})
-_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def tmp_table_name(table: str) -> str:
     """Alembic's batch temp table name, truncated to 50 characters as `_calc_temp_name` does."""
     return ("_alembic_tmp_%s" % table)[:50]
-
-
-def _qualify(schema: str | None, name: str) -> str:
-    parts = [p for p in (schema, name) if p]
-    return ".".join(p if _PLAIN_NAME.match(p) else '"' + p.replace('"', '""') + '"' for p in parts)
 
 
 class BatchWithoutTmpTableGuard(LintRule):
@@ -254,6 +248,27 @@ class BatchWithoutTmpTableGuard(LintRule):
             ''',
             applicability=Applicability.SAFE,
         ),
+        Invalid(
+            '''
+            from alembic import op
+
+
+            def upgrade():
+                with op.batch_alter_table("UserAccount") as batch_op:
+                    batch_op.drop_column("flag")
+            ''',
+            positions=[(5, 10)],
+            fixed='''
+            from alembic import op
+
+
+            def upgrade():
+                op.execute("DROP TABLE IF EXISTS \\"_alembic_tmp_UserAccount\\"")
+                with op.batch_alter_table("UserAccount") as batch_op:
+                    batch_op.drop_column("flag")
+            ''',
+            applicability=Applicability.SAFE,
+        ),
     )
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -298,9 +313,9 @@ class BatchWithoutTmpTableGuard(LintRule):
         tmp = tmp_table_name(table)
         if any(t == tmp.lower() and s in (None, schema) for s, t in self.guards[-1]):
             return
-        qualified = _qualify(schema, tmp)
+        qualified = quote_identifier(schema, tmp)
         op_name = cst.Module([]).code_for_node(call.func.value) if isinstance(call.func, cst.Attribute) else "op"
-        guard = cst.parse_statement(f'{op_name}.execute("DROP TABLE IF EXISTS {qualified}")\n')
+        guard = cst.parse_statement(f"{op_name}.execute({python_string('DROP TABLE IF EXISTS ' + qualified)})\n")
         assert isinstance(guard, cst.SimpleStatementLine)
         guard = guard.with_changes(leading_lines=node.leading_lines)
         fix = FixSpec((Replace(node, cst.FlattenSentinel([guard, node.with_changes(leading_lines=())])),), Applicability.SAFE, f"Drop `{qualified}` before the batch")

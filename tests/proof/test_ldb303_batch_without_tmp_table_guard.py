@@ -38,6 +38,7 @@ def upgrade():
     op.execute("INSERT INTO foo (id, bar) VALUES (1, 'x')")
     op.create_table("owner", sa.Column("id", sa.Integer, primary_key=True))
     op.create_table("{LONG}", sa.Column("id", sa.Integer, primary_key=True), sa.Column("owner_id", sa.Integer))
+    op.create_table("UserAccount", sa.Column("id", sa.Integer, primary_key=True), sa.Column("flag", sa.Integer))
 
 
 def downgrade():
@@ -57,7 +58,7 @@ def {function}():
         raise RuntimeError("failing after the batch")
 '''
 # (example index, the function that holds the batch, table, schema)
-INVALID_RUNS = [(0, "upgrade", "foo", None), (1, "downgrade", "foo", "main"), (2, "upgrade", LONG, None), (3, "upgrade", "foo", None)]
+INVALID_RUNS = [(0, "upgrade", "foo", None), (1, "downgrade", "foo", "main"), (2, "upgrade", LONG, None), (3, "upgrade", "foo", None), (4, "upgrade", "UserAccount", None)]
 
 
 def _revision(source: str, function: str) -> str:
@@ -93,7 +94,7 @@ def test_failed_batch_blocks_rerun_and_guard_fixes_it(index: int, function: str,
     case = Rule.INVALID[index]
     tmp = tmp_table_name(table)
     error, database = _run_twice(case.source(), function, tmp_path / "bad")
-    assert f"sqlite3.OperationalError) table {tmp} already exists" in error
+    assert f"sqlite3.OperationalError) table {tmp} already exists" in error or f'sqlite3.OperationalError) table "{tmp}" already exists' in error
     assert tmp in _tables(database, schema)
     fixed = lintdb_fix(case.source(), tmp_path / "fix")
     assert fixed == case.fixed_source()
