@@ -157,6 +157,15 @@ def _unused_noqa(noqa: Suppressions, used: set[tuple[int, str]], settings: FileS
     return found
 
 
+def _crash_errors(crashes: dict[str, str], errors: list[str] | None) -> list[Diagnostic]:
+    """Hand rule crashes to the caller's error list, or raise the first when it keeps none."""
+    if crashes and errors is None:
+        raise SourceError(next(iter(crashes.values())))
+    if errors is not None:
+        errors.extend(message for message in crashes.values() if message not in errors)
+    return []
+
+
 def lint_source(text: str, settings: FileSettings, errors: list[str] | None = None) -> list[Diagnostic]:
     """Every unsuppressed diagnostic of one source text, sorted by position.
 
@@ -165,17 +174,17 @@ def lint_source(text: str, settings: FileSettings, errors: list[str] | None = No
     ``errors`` (raised as SourceError when ``errors`` is None) and the other rules' findings are kept.
     """
     rules = [RULES_BY_CODE[c] for c in sorted(settings.codes) if c != UNUSED_NOQA]
-    triggered = [r for r in rules if r.TRIGGER.search(text)]
-    judge_noqa = UNUSED_NOQA in settings.codes and settings.honour_noqa
-    if not triggered and not (judge_noqa and "noqa" in text.lower()):
+    triggered = [r for r in rules if r.triggered(text)]
+    judge_noqa = UNUSED_NOQA in settings.codes and settings.honour_noqa and "LDB" in text and "noqa" in text.lower()
+    if not triggered and not judge_noqa:
         return []
     source = SourceText(text)
     crashes: dict[str, str] = {}
     resolved = _run_rules(text, source, triggered, settings.options, crashes) if triggered else []
-    if crashes and errors is None:
-        raise SourceError(next(iter(crashes.values())))
-    if errors is not None:
-        errors.extend(message for message in crashes.values() if message not in errors)
+    if not resolved and not judge_noqa:
+        return _crash_errors(crashes, errors)
+
+    _crash_errors(crashes, errors)
     noqa = parse_suppressions(text, source.line_starts) if settings.honour_noqa else Suppressions()
     used: set[tuple[int, str]] = set()
     diagnostics = []

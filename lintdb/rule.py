@@ -121,6 +121,7 @@ class LintRule(cst.BatchableCSTVisitor):
     FIX_AVAILABILITY: ClassVar[str] = "None"
     DEFAULT_ENABLED: ClassVar[bool] = True
     TRIGGER: ClassVar[re.Pattern[str]]
+    REQUIRES: ClassVar[tuple[re.Pattern[str], ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
@@ -139,6 +140,11 @@ class LintRule(cst.BatchableCSTVisitor):
         """Record a finding at a node (or a narrower span of one)."""
         span = node if isinstance(node, Span) else Span(node)
         self.reports.append(Report(self.CODE, span, message or self.MESSAGE, fix))
+
+    @classmethod
+    def triggered(cls, text: str) -> bool:
+        """The cheap text test: could this file hold a finding? (No match means no parse.)"""
+        return cls.TRIGGER.search(text) is not None and all(r.search(text) for r in cls.REQUIRES)
 
     @classmethod
     def url(cls) -> str:

@@ -201,7 +201,7 @@ def test_a_crashing_rule_is_contained(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SqlInListParameter, "visit_Call", visit_Call)
     settings: FileSettings = build_settings({}, {"select": ["ALL"]}, Path.cwd(), None).for_file(Path("a.py"))
     source = "import os  # noqa: LDB103\n" + 'async def f(con):\n    await con.execute("CREATE TEMP TABLE _t (a int) ON COMMIT DROP")\n\n\nasync def main():\n    import asyncpg\n\n    con = await asyncpg.connect()\n    await f(con)\n'
-    source += 'async def g():\n    import asyncpg\n    con = await asyncpg.connect()\n    await con.execute("CREATE TEMP TABLE _t (a int) ON COMMIT DROP")\n    await con.fetch("SELECT $1", 1)\n'
+    source += 'async def g():\n    import asyncpg\n    con = await asyncpg.connect()\n    await con.execute("CREATE TEMP TABLE _t (a int) ON COMMIT DROP")\n    await con.fetch("SELECT 1 WHERE a IN $1", [1])\n'
     errors: list[str] = []
     diagnostics = lint_source(source, settings, errors)
     assert errors == ["internal error in LDB103 (sql-in-list-parameter): ZeroDivisionError: boom; the other rules still ran (please report this)"]

@@ -143,6 +143,7 @@ class RawConnectionOnCommitDrop(LintRule):
     FIX_TITLE = "Run the statements in the session's transaction"
     FIX_AVAILABILITY = "Sometimes"
     TRIGGER = re.compile(r"(?i)\bcommit\W{1,20}drop\b")
+    REQUIRES = (re.compile(r"asyncpg|driver_connection|get_raw_connection|\.acquire\("),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (

@@ -58,6 +58,7 @@ class SqlInListParameter(LintRule):
     FIX_TITLE = "Replace with `= ANY($n)` / `<> ALL($n)`"
     FIX_AVAILABILITY = "Sometimes"
     TRIGGER = re.compile(r"\$\d")
+    REQUIRES = (re.compile(r"(?i)\bin\b[\s\"'+(]*\$\d"),)
 
     VALID = (
         Valid('''

@@ -150,6 +150,7 @@ class MigrationsNeverCommitted(LintRule):
     FIX_TITLE = "Commit after the statement"
     FIX_AVAILABILITY = "Always"
     TRIGGER = re.compile(r"context\.configure\b")
+    REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
 
     VALID = (
         Valid(async_env()),

@@ -75,6 +75,7 @@ class BatchWithoutTmpTableGuard(LintRule):
     FIX_TITLE = "Drop `_alembic_tmp_<table>` before the batch"
     FIX_AVAILABILITY = "Always"
     TRIGGER = re.compile(r"batch_alter_table")
+    REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (

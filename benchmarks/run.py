@@ -1,0 +1,152 @@
+"""Time lintdb against ruff, flake8 (with and without the lintdb plugin) and Fixit, side by side.
+
+    python benchmarks/run.py [--runs 5] [--sizes 1000,10000,100000] [--fraction 0.01]
+
+Tree (a) is a copy of the installed SQLAlchemy, Alembic and asyncpg sources; tree (b) is generated, N files
+of ordinary code of which ``fraction`` contain each pitfall. Prints medians of wall time, the ratio to
+`ruff check --select E,F` on the same tree, CPU/wall (how many cores were busy) and the largest process's
+peak memory. Fixit is slow, so it runs once, on Alembic alone (with lintdb and ruff on the same subtree).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from lintdb.rules import RULES  # noqa: E402
+
+PY = sys.executable
+ORDINARY = '''"""Module {i}."""
+
+import dataclasses
+import json
+
+
+@dataclasses.dataclass
+class Record{i}:
+    name: str
+    size: int = 0
+
+    def render(self) -> str:
+        return json.dumps({{"name": self.name, "size": self.size}})
+
+
+def total(records: list[Record{i}]) -> int:
+    return sum(r.size for r in records if r.size > 0)
+'''
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float
+    peak_mb: float
+
+
+def measure(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
+    """Run once; wall time, user+system CPU and peak RSS of the largest process (descendants included)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    _, _, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = 0
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def median(command: list[str], cwd: Path, runs: int, prepare: list[str] | None = None) -> Sample:
+    if prepare:
+        subprocess.run(prepare, cwd=cwd, capture_output=True)
+    samples = [measure(command, cwd) for _ in range(runs)]
+    return Sample(statistics.median(s.wall for s in samples), statistics.median(s.cpu for s in samples), max(s.peak_mb for s in samples))
+
+
+def tools(tree: Path, cache: Path) -> dict[str, tuple[list[str], list[str] | None]]:
+    lintdb = [PY, "-m", "lintdb", "check", "--select", "ALL", "--exit-zero", "--silent", str(tree)]
+    return {
+        "ruff check --select E,F": ([PY, "-m", "ruff", "check", "--select", "E,F", "--no-cache", "--exit-zero", "--quiet", str(tree)], None),
+        "lintdb check (cold)": ([*lintdb, "--no-cache"], None),
+        "lintdb check (warm cache)": ([*lintdb, "--cache-dir", str(cache)], [*lintdb, "--cache-dir", str(cache)]),
+        "flake8": ([PY, str(HERE / "flake8_without_lintdb.py"), "--exit-zero", str(tree)], None),
+        "flake8 + lintdb plugin": ([PY, "-m", "flake8", "--exit-zero", str(tree)], None),
+    }
+
+
+def generate(root: Path, count: int, fraction: float, seed: int = 7) -> None:
+    snippets = [rule.INVALID[0].source() for rule in RULES if rule.INVALID and rule.CODE != "LDB900"]
+    rng = random.Random(seed)
+    for i in range(count):
+        folder = root / f"pkg{i // 1000}"
+        folder.mkdir(parents=True, exist_ok=True)
+        text = ORDINARY.format(i=i)
+        for snippet in snippets:
+            if rng.random() < fraction:
+                text += "\n\n" + snippet
+        (folder / f"mod{i}.py").write_text(text)
+
+
+def row(name: str, tree: str, sample: Sample, ruff: Sample | None) -> str:
+    ratio = f"{sample.wall / ruff.wall:7.2f}x" if ruff else "      -"
+    return f"| {name:<28} | {tree:<22} | {sample.wall:8.2f} | {ratio} | {sample.cpu / sample.wall:8.2f} | {sample.peak_mb:8.0f} |"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--fraction", type=float, default=0.01)
+    parser.add_argument("--skip-fixit", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="lintdb-bench-"))
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    header = "| tool                         | tree                   | wall (s) | vs ruff | cpu/wall | peak MB |\n|---|---|---|---|---|---|"
+    print(header)
+    try:
+        real = work / "real"
+        for name in ("sqlalchemy", "alembic", "asyncpg"):
+            spec = importlib.util.find_spec(name)
+            assert spec and spec.origin, f"{name} is not installed (pip install -e '.[test]')"
+            shutil.copytree(Path(spec.origin).parent, real / name, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+        lines = sum(len(p.read_text(encoding="utf-8", errors="replace").splitlines()) for p in real.rglob("*.py"))
+        trees = [(f"(a) SA+Alembic+asyncpg {lines // 1000}k lines", real)]
+        for size in (int(s) for s in args.sizes.split(",") if s):
+            generated = work / f"gen{size}"
+            generate(generated, size, args.fraction)
+            trees.append((f"(b) {size} files", generated))
+        for label, tree in trees:
+            ruff = None
+            for name, (command, prepare) in tools(tree, work / f"cache-{tree.name}").items():
+                if name.startswith("flake8") and not label.startswith("(a)") and "100000" in label:
+                    continue
+                sample = median(command, work, args.runs if "100000" not in label else max(1, args.runs // 3), prepare)
+                ruff = ruff or sample
+                print(row(name, label.split(" ", 1)[0] + " " + label.split(" ", 1)[1][:18], sample, ruff if name != "ruff check --select E,F" else None), flush=True)
+        if not args.skip_fixit and shutil.which("fixit"):
+            alembic = real / "alembic"
+            ruff_small = median([PY, "-m", "ruff", "check", "--select", "E,F", "--no-cache", "--exit-zero", "--quiet", str(alembic)], work, args.runs)
+            ours = median([PY, "-m", "lintdb", "check", "--select", "ALL", "--exit-zero", "--silent", "--no-cache", str(alembic)], work, args.runs)
+            fixit = measure(["fixit", "lint", str(alembic)], work)
+            print(row("ruff check --select E,F", "(a) Alembic only", ruff_small, None))
+            print(row("lintdb check (cold)", "(a) Alembic only", ours, ruff_small))
+            print(row("fixit lint (defaults)", "(a) Alembic only", fixit, ruff_small))
+            print(f"\nlintdb is {fixit.wall / ours.wall:.0f}x faster than Fixit on Alembic.")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
