@@ -24,8 +24,8 @@ def file_key(path: Path) -> str | None:
 class Cache:
     """Clean files of one settings hash."""
 
-    def __init__(self, cache_dir: Path, settings_repr: str) -> None:
-        digest = hashlib.sha256(settings_repr.encode()).hexdigest()[:16]
+    def __init__(self, cache_dir: Path, fingerprint: str) -> None:
+        digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
         self.dir = cache_dir
         self.file = cache_dir / __version__ / f"{digest}.json"
         try:

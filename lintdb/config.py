@@ -9,9 +9,10 @@ selectors beat less specific ones, `ignore` beats `select` at equal specificity.
 from __future__ import annotations
 
 import fnmatch
+import json
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -219,9 +220,23 @@ class Settings:
                 codes -= ignored
         return FileSettings(frozenset(codes), self.options, self.fixable, self.safe_overrides, self.unsafe_overrides)
 
+    def fingerprint(self) -> str:
+        """A text that is the same for the same settings in every process (sets sorted), for the cache key."""
+        return json.dumps(_stable(self), sort_keys=True)
+
     def excluded(self, path: Path) -> bool:
         """Whether a path matches `exclude` or `extend-exclude`."""
         return any(glob_match(p, path) for p in (*self.exclude, *self.extend_exclude))
+
+
+def _stable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _stable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (set, frozenset)):
+        return sorted(_stable(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    return str(value) if isinstance(value, Path) else value
 
 
 def build_settings(values: Mapping[str, Any], cli: Mapping[str, Any], root: Path, config_file: Path | None) -> Settings:
@@ -306,7 +321,3 @@ class ConfigResolver:
         """The settings for the current directory (used for options that are not per file)."""
         return self.for_directory(Path.cwd())
 
-
-def with_codes(settings: Settings, codes: frozenset[str]) -> Settings:
-    """A copy of settings with another set of enabled codes."""
-    return replace(settings, codes=codes)

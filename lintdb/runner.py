@@ -108,7 +108,7 @@ def check_paths(files: list[Path], resolver: ConfigResolver, mode: Mode, use_cac
         if use_cache and not mode.add_noqa:
             cache = caches.get(settings)
             if cache is None:
-                cache = caches[settings] = Cache(settings.cache_dir, repr(settings))
+                cache = caches[settings] = Cache(settings.cache_dir, settings.fingerprint())
             if cache.is_clean(file):
                 outcomes.append(Outcome(file))
                 continue

@@ -250,12 +250,18 @@ def test_syntax_error_is_one_line_exit_2_and_others_still_checked(lintdb, tmp_pa
 
 
 def test_cache_skips_clean_files_until_they_change(lintdb, tmp_path: Path) -> None:
-    path = write(tmp_path, "ok.py", CLEAN)
+    clean_twin = BAD.replace("IN $1", "=  $1")  # same size as BAD, no finding
+    path = write(tmp_path, "ok.py", clean_twin)
     assert lintdb("check", ".").returncode == 0
-    assert list((tmp_path / ".lintdb_cache").rglob("*.json"))
+    assert len(list((tmp_path / ".lintdb_cache").rglob("*.json"))) == 1
+    stat_before = path.stat()
     path.write_text(BAD)
-    assert lintdb("check", ".").returncode == 1
+    os.utime(path, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))
+    assert lintdb("check", ".").returncode == 0, "same mtime, size and mode: the cached verdict is used (as in ruff)"
     assert lintdb("check", "--no-cache", ".").returncode == 1
+    os.utime(path)
+    assert lintdb("check", ".").returncode == 1
+    assert len(list((tmp_path / ".lintdb_cache").rglob("*.json"))) == 1, "the same settings reuse one cache file"
 
 
 def test_rule_command(lintdb) -> None:
