@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
+from lintdb.connections import Origin, Tracker
 from lintdb.cst_helpers import call_arg, dotted, leading_lines, python_string, statements, unwrap_await, with_leading_lines
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, all_calls, calls_in, walk
@@ -15,19 +15,7 @@ from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.sqltext import TempTable, dropped_tables, module_constants, quote_identifier, sql_string, temp_tables
 
 SA_STATEMENTS = frozenset({"execute", "scalar", "scalars", "stream", "stream_scalars", "exec_driver_sql", "get", "merge", "flush", "refresh"})
-ASYNCPG_CONNECT = frozenset({"asyncpg.connect", "asyncpg.connection.connect"})
-ASYNCPG_CONNECTION_TYPES = frozenset({"asyncpg.Connection", "asyncpg.connection.Connection", "asyncpg.pool.PoolConnectionProxy"})
 TEXT_SOURCES = frozenset({"sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression"})
-
-
-@dataclass(frozen=True)
-class _Origin:
-    """Where a connection variable came from: `sa` (a SQLAlchemy AsyncConnection), `raw` (its pool
-    proxy from `get_raw_connection()`), `borrowed` (the asyncpg connection under it) or `plain` asyncpg."""
-
-    kind: str
-    sa: str | None = None
-    session: str | None = None
 
 
 _LOAD = '''
@@ -226,20 +214,17 @@ class RawConnectionOnCommitDrop(LintRule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
-        origins: dict[str, _Origin] = {}
-        for param in node.params.params:
-            if param.annotation is not None and self._qualified(param.annotation.annotation) & ASYNCPG_CONNECTION_TYPES:
-                origins[param.name.value] = _Origin("plain")
+        tracker = Tracker(self._qualified, node)
         started: set[str] = set()
         steps = list(walk(statements(node.body)))
         for step in steps:
-            self._bind(step.statement, origins)
+            tracker.bind(step.statement)
             for call in calls_in(step.statement):
                 if not isinstance(call.func, cst.Attribute) or (receiver := dotted(call.func.value)) is None:
                     continue
                 method = call.func.attr.value
-                origin = self._resolve(call.func.value, origins)
-                if method in SA_STATEMENTS and (origin is not None and origin.kind == "sa" or any(o.session == receiver for o in origins.values())):
+                origin = tracker.resolve(call.func.value)
+                if method in SA_STATEMENTS and (origin is not None and origin.kind == "sa" or any(o.session == receiver for o in tracker.origins.values())):
                     started.add(receiver)
                 if method == "execute" and origin is not None and origin.kind in ("borrowed", "plain"):
                     self._check(node, steps, step, call, receiver, origin, started)
@@ -247,50 +232,7 @@ class RawConnectionOnCommitDrop(LintRule):
     def _qualified(self, node: cst.CSTNode) -> set[str]:
         return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
 
-    def _bind(self, statement: cst.BaseStatement, origins: dict[str, _Origin]) -> None:
-        pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
-        if isinstance(statement, cst.With):
-            pairs = [(i.asname.name, i.item) for i in statement.items if i.asname and isinstance(i.asname.name, cst.Name)]
-        elif isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                    pairs.append((small.targets[0].target, small.value))
-                elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                    pairs.append((small.target, small.value))
-        for target, value in pairs:
-            name = dotted(target)
-            origin = self._origin(unwrap_await(value), origins)
-            if name is not None and origin is not None:
-                origins[name] = origin
-
-    def _origin(self, value: cst.BaseExpression, origins: dict[str, _Origin]) -> _Origin | None:
-        if isinstance(value, cst.Call):
-            if self._qualified(value.func) & ASYNCPG_CONNECT:
-                return _Origin("plain")
-            if not isinstance(value.func, cst.Attribute):
-                return None
-            receiver, method = dotted(value.func.value), value.func.attr.value
-            if method == "acquire":
-                return _Origin("plain")
-            if method == "connection" and receiver:
-                return _Origin("sa", receiver, receiver)
-            if method in ("connect", "begin") and receiver:
-                return _Origin("sa")
-            if method == "get_raw_connection" and receiver:
-                known = origins.get(receiver)
-                return _Origin("raw", receiver, known.session if known else None)
-            return None
-        if isinstance(value, cst.Attribute) and value.attr.value in ("driver_connection", "dbapi_connection"):
-            inner = self._resolve(unwrap_await(value.value), origins) or _Origin("raw")
-            return _Origin("borrowed" if value.attr.value == "driver_connection" else "raw", inner.sa, inner.session)
-        return None
-
-    def _resolve(self, value: cst.BaseExpression, origins: dict[str, _Origin]) -> _Origin | None:
-        """The origin of a bound name, or of an expression such as `raw.driver_connection`."""
-        name = dotted(value)
-        return origins.get(name) if name in origins else self._origin(value, origins)
-
-    def _check(self, function: cst.FunctionDef, steps: list[Step], step: Step, call: cst.Call, receiver: str, origin: _Origin, started: set[str]) -> None:
+    def _check(self, function: cst.FunctionDef, steps: list[Step], step: Step, call: cst.Call, receiver: str, origin: Origin, started: set[str]) -> None:
         query = call_arg(call, 0, "query")
         sql = sql_string(query.value, self.constants) if query else None
         created = [t for t in temp_tables(sql.text) if t.on_commit_drop] if sql else []
@@ -316,7 +258,7 @@ class RawConnectionOnCommitDrop(LintRule):
             fix=fix,
         )
 
-    def _route_fix(self, steps: list[Step], create: Step, receiver: str, origin: _Origin, table: TempTable) -> FixSpec:
+    def _route_fix(self, steps: list[Step], create: Step, receiver: str, origin: Origin, table: TempTable) -> FixSpec:
         title = "Run the DDL and INSERT through `session.execute(text(...))`; keep only the COPY on the raw connection"
         executor = origin.session or origin.sa
         executes = [(s, c) for s in steps for c in calls_in(s.statement) if dotted(c.func) == f"{receiver}.execute"]

@@ -10,7 +10,7 @@ import libcst as cst
 
 from lintdb.cst_helpers import call_arg, dotted, leading_lines, method_call, statements, string_value, unwrap_await, with_leading_lines
 from lintdb.diagnostics import Applicability
-from lintdb.flow import all_calls, calls_in, walk
+from lintdb.flow import all_calls, walk
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 
 STATEMENT_METHODS = frozenset({"execute", "exec_driver_sql", "scalar", "scalars", "begin"})
