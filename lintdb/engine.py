@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
 
 from lintdb.diagnostics import Applicability, Diagnostic, Edit, Fix
 from lintdb.fixes import apply_fixes, build_fix
@@ -67,6 +67,8 @@ def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], optio
     if len(text) > MAX_PARSE_CHARS:
         raise SourceError(f"too large to parse ({len(text) / 1e6:.1f} million characters, limit {MAX_PARSE_CHARS // 1_000_000} million); exclude it with `extend-exclude`")
     module = parse(text)
+    if module.code != text:
+        raise SourceError("LibCST cannot reproduce this file exactly (for example a backslash continuation on its first line), so it is not checked; please report this")
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     visitors = [rule(options) for rule in rules]
     try:
@@ -84,13 +86,14 @@ def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], optio
     reports = [r for v in visitors for r in v.reports]
     if not reports:
         return []
-    positions = wrapper.resolve(PositionProvider)
+    spans = wrapper.resolve(ByteSpanPositionProvider)
+    to_char = source.char_offsets()
 
     def offsets(span: Span) -> tuple[int, int]:
-        where = positions[span.node]
-        start = source.offset(where.start.line, where.start.column)
+        where = spans[span.node]
+        start = to_char(where.start)
         if span.start is None:
-            return start, source.offset(where.end.line, where.end.column)
+            return start, to_char(where.start + where.length)
         assert span.end is not None
         return start + span.start, start + span.end
 

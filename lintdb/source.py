@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 
 from lintdb.diagnostics import Location
 
@@ -19,14 +20,20 @@ class SourceText:
         first = _NEWLINE.search(text)
         self.newline = first.group() if first else "\n"
 
+    def char_offsets(self) -> Callable[[int], int]:
+        """Turns offsets into the UTF-8 encoding of the text (LibCST's byte spans) into code-point offsets."""
+        data = self.text.encode("utf-8")
+        if len(data) == len(self.text):
+            return lambda offset: offset
+        starts = [0]
+        for char in self.text:
+            starts.append(starts[-1] + len(char.encode("utf-8")))
+        return lambda offset: bisect.bisect_left(starts, offset)
+
     def location(self, offset: int) -> Location:
         """The 1-based row and column of an offset."""
         row = bisect.bisect_right(self.line_starts, offset) - 1
         return Location(row + 1, offset - self.line_starts[row] + 1)
-
-    def offset(self, line: int, column: int) -> int:
-        """The offset of a LibCST position (1-based line, 0-based column)."""
-        return self.line_starts[line - 1] + column
 
     def line_end(self, row: int) -> int:
         """The offset just before the newline that ends a 1-based row."""

@@ -31,7 +31,10 @@ def _check(text: str) -> None:
         except SourceError:
             pass
         return
-    diagnostics = lint_source(text, SETTINGS)
+    try:
+        diagnostics = lint_source(text, SETTINGS)
+    except SourceError:
+        return  # a one-line error for the file is the designed outcome; a fix that breaks code is not
     for d in diagnostics:
         assert 0 <= d.start <= d.end <= len(text)
         assert all(0 <= e.start <= e.end <= len(text) for e in (d.fix.edits if d.fix else ()))
@@ -60,6 +63,11 @@ def test_generated_programs_with_triggers_spliced_in(program: str, snippet: str,
     snippet='from alembic import op\n\n\ndef upgrade():\n    with op.batch_alter_table("a_table_name") as batch_op:\n        batch_op.drop_column("x")\n',
     noise=':',
     cut=79,
+)
+@example(  # found by this test: LibCST drops a backslash continuation on line 1, so its offsets were off
+    snippet='async def find(con, ids):\n    return await con.fetch("SELECT id FROM t WHERE id IN $1 ORDER BY id", ids)\n',
+    noise="\\\r",
+    cut=0,
 )
 @example(snippet='async def f(c, r):\n    d = r.driver_connection\n    await d.execute(\'CREATE TEMP TABLE "T""x" (a int) ON COMMIT DROP\')\n', noise="", cut=0)
 @given(st.sampled_from(SNIPPETS), st.text(alphabet="\t\n\r \\'\"#$()[]{}:,;=INotin1", max_size=20), st.integers(min_value=0, max_value=5000))

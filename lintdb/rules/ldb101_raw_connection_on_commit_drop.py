@@ -8,9 +8,10 @@ import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
 from lintdb.connections import Origin, Tracker
+from lintdb.cst_fixes import wrap_in_transaction
 from lintdb.cst_helpers import call_arg, dotted, leading_lines, python_string, statements, unwrap_await, with_leading_lines
 from lintdb.diagnostics import Applicability
-from lintdb.flow import Step, all_calls, calls_in, walk
+from lintdb.flow import Step, calls_in, walk
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.sqltext import TempTable, dropped_tables, module_constants, quote_identifier, sql_string, temp_tables
 
@@ -249,7 +250,7 @@ class RawConnectionOnCommitDrop(LintRule):
             fix = self._route_fix(steps, step, receiver, origin, created[0])
             where = "borrowed from SQLAlchemy runs outside the session's transaction (`session.begin()` does not help)"
         else:
-            fix = self._wrap_fix(step, receiver)
+            fix = wrap_in_transaction(step, receiver, {receiver}, Applicability.UNSAFE)
             where = f"outside `async with {receiver}.transaction()` commits at once"
         self.report(
             call,
@@ -286,21 +287,6 @@ class RawConnectionOnCommitDrop(LintRule):
             order = [statement, anchor] if before else [anchor, statement]
             changes.append(Replace(anchor, cst.FlattenSentinel(order)))
         return FixSpec(tuple(changes), Applicability.UNSAFE, title)
-
-    def _wrap_fix(self, create: Step, receiver: str) -> FixSpec:
-        suite = list(create.suite)
-        first = suite.index(create.statement)
-        last = max(i for i in range(first, len(suite)) if any(dotted(c.func.value) == receiver for c in all_calls(suite[i]) if isinstance(c.func, cst.Attribute)))
-        wrapped = [with_leading_lines(s, ()) if i == first else s for i, s in enumerate(suite[first : last + 1], start=first)]
-        block = cst.With(
-            items=[cst.WithItem(cst.Call(cst.Attribute(cst.parse_expression(receiver), cst.Name("transaction"))))],
-            body=cst.IndentedBlock(body=wrapped),
-            asynchronous=cst.Asynchronous(),
-            leading_lines=leading_lines(suite[first]),
-        )
-        changes = [Replace(suite[first], cst.FlattenSentinel([block]))]
-        changes += [Replace(s, cst.RemovalSentinel.REMOVE) for s in suite[first + 1 : last + 1]]
-        return FixSpec(tuple(changes), Applicability.UNSAFE, f"Run the statements inside `async with {receiver}.transaction():`")
 
 
 def _execute(executor: str, text_name: str, sql: cst.BaseExpression) -> cst.Call:
