@@ -67,8 +67,11 @@ def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], optio
     if len(text) > MAX_PARSE_CHARS:
         raise SourceError(f"too large to parse ({len(text) / 1e6:.1f} million characters, limit {MAX_PARSE_CHARS // 1_000_000} million); exclude it with `extend-exclude`")
     module = parse(text)
-    if module.code != text:
-        raise SourceError("LibCST cannot reproduce this file exactly (for example a backslash continuation on its first line), so it is not checked; please report this")
+    code = module.code
+    # LibCST drops a backslash continuation on line 1 and a lone "\r" at the end; offsets shift by the former.
+    shift = 0 if text.startswith(code) else text.find(code)
+    if shift < 0:
+        raise SourceError("LibCST cannot reproduce this file exactly, so it is not checked; please report this")
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     visitors = [rule(options) for rule in rules]
     try:
@@ -87,13 +90,13 @@ def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], optio
     if not reports:
         return []
     spans = wrapper.resolve(ByteSpanPositionProvider)
-    to_char = source.char_offsets()
+    to_char = SourceText(code).char_offsets()
 
     def offsets(span: Span) -> tuple[int, int]:
         where = spans[span.node]
-        start = to_char(where.start)
+        start = to_char(where.start) + shift
         if span.start is None:
-            return start, to_char(where.start + where.length)
+            return start, to_char(where.start + where.length) + shift
         assert span.end is not None
         return start + span.start, start + span.end
 
@@ -101,7 +104,7 @@ def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], optio
     for report in reports:
         try:
             start, end = offsets(report.span)
-            fix = build_fix(report.fix, module, offsets) if report.fix else None
+            fix = build_fix(report.fix, module, offsets, shift) if report.fix else None
         except Exception as error:
             crashes[report.code] = _crash(RULES_BY_CODE[report.code], error)
             continue

@@ -52,8 +52,9 @@ def diff_edits(old: str, new: str) -> list[Edit]:
     return edits
 
 
-def build_fix(spec: FixSpec, module: cst.Module, offsets: Callable[[Span], tuple[int, int]]) -> Fix:
-    """The text edits of a rule's fix: text edits as given, node replacements by rendering and diffing."""
+def build_fix(spec: FixSpec, module: cst.Module, offsets: Callable[[Span], tuple[int, int]], shift: int = 0) -> Fix:
+    """The text edits of a rule's fix: text edits as given, node replacements by rendering and diffing
+    (``shift``: where the module's code starts in the file, when LibCST dropped a leading part)."""
     edits = []
     for change in spec.changes:
         if isinstance(change, TextEdit):
@@ -61,7 +62,7 @@ def build_fix(spec: FixSpec, module: cst.Module, offsets: Callable[[Span], tuple
             edits.append(Edit(start, end, change.content))
     replacements = {id(c.old): c for c in spec.changes if isinstance(c, Replace)}
     if replacements:
-        edits.extend(diff_edits(module.code, module.visit(_Replacer(replacements)).code))
+        edits.extend(Edit(e.start + shift, e.end + shift, e.content) for e in diff_edits(module.code, module.visit(_Replacer(replacements)).code))
     return Fix(tuple(sorted(edits, key=lambda e: (e.start, e.end))), spec.applicability, spec.title)
 
 
