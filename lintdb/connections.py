@@ -14,6 +14,7 @@ import libcst as cst
 from lintdb.cst_helpers import dotted, unwrap_await
 
 ASYNCPG_CONNECT = frozenset({"asyncpg.connect", "asyncpg.connection.connect"})
+ASYNCPG_CREATE_POOL = frozenset({"asyncpg.create_pool", "asyncpg.pool.create_pool"})
 ASYNCPG_CONNECTION_TYPES = frozenset({"asyncpg.Connection", "asyncpg.connection.Connection", "asyncpg.pool.PoolConnectionProxy"})
 ASYNCPG_KINDS = frozenset({"plain", "borrowed"})
 ROW_METHODS = frozenset({"fetchrow"})
@@ -23,8 +24,9 @@ ROWS_METHODS = frozenset({"fetch"})
 @dataclass(frozen=True)
 class Origin:
     """`sa` (a SQLAlchemy AsyncConnection), `raw` (its pool proxy from `get_raw_connection()`),
-    `borrowed` (the asyncpg connection under it), `plain` asyncpg, `statement` (a prepared statement of
-    ``connection``), `record` / `records` (asyncpg rows). ``sa``/``session`` name the SQLAlchemy objects."""
+    `borrowed` (the asyncpg connection under it), `plain` asyncpg, `pool` / `custom-pool` (asyncpg pools,
+    the latter with a `record_class=`), `statement` (a prepared statement of ``connection``), `record` /
+    `records` (asyncpg rows). ``sa``/``session`` name the SQLAlchemy objects."""
 
     kind: str
     sa: str | None = None
@@ -85,13 +87,16 @@ class Tracker:
 
     def _origin(self, value: cst.BaseExpression) -> Origin | None:
         if isinstance(value, cst.Call):
+            custom = any(a.keyword and a.keyword.value == "record_class" for a in value.args)
             if self.qualified(value.func) & ASYNCPG_CONNECT:
-                return None if any(a.keyword and a.keyword.value == "record_class" for a in value.args) else Origin("plain")
+                return None if custom else Origin("plain")
+            if self.qualified(value.func) & ASYNCPG_CREATE_POOL:
+                return Origin("custom-pool" if custom else "pool")
             if not isinstance(value.func, cst.Attribute):
                 return None
             receiver, method = dotted(value.func.value), value.func.attr.value
             owner = self.origins.get(receiver) if receiver else None
-            if owner is not None and owner.kind in ASYNCPG_KINDS:
+            if owner is not None and owner.kind in ASYNCPG_KINDS and not custom:
                 if method in ROW_METHODS:
                     return Origin("record", connection=receiver)
                 if method in ROWS_METHODS:
@@ -99,7 +104,7 @@ class Tracker:
                 if method == "prepare":
                     return Origin("statement", connection=receiver)
             if method == "acquire":
-                return Origin("plain")
+                return None if owner is not None and owner.kind == "custom-pool" else Origin("plain")
             if method == "connection" and receiver:
                 return Origin("sa", receiver, receiver)
             if method in ("connect", "begin") and receiver:

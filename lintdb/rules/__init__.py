@@ -5,6 +5,8 @@ from __future__ import annotations
 from lintdb.rule import LintRule
 from lintdb.rules.ldb101_raw_connection_on_commit_drop import RawConnectionOnCommitDrop
 from lintdb.rules.ldb103_sql_in_list_parameter import SqlInListParameter
+from lintdb.rules.ldb104_cursor_outside_transaction import CursorOutsideTransaction
+from lintdb.rules.ldb105_record_attribute_access import RecordAttributeAccess
 from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted
 from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTableGuard
 from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
@@ -12,6 +14,8 @@ from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
 RULES: tuple[type[LintRule], ...] = (
     RawConnectionOnCommitDrop,
     SqlInListParameter,
+    CursorOutsideTransaction,
+    RecordAttributeAccess,
     MigrationsNeverCommitted,
     BatchWithoutTmpTableGuard,
     UnusedNoqa,

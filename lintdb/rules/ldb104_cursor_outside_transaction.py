@@ -1,0 +1,201 @@
+"""LDB104 cursor-outside-transaction."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+from libcst.metadata import QualifiedNameProvider
+
+from lintdb.connections import ASYNCPG_KINDS, Tracker
+from lintdb.cst_fixes import wrap_in_transaction
+from lintdb.cst_helpers import dotted, statements, unwrap_await
+from lintdb.diagnostics import Applicability
+from lintdb.flow import Step, calls_in, walk
+from lintdb.rule import Invalid, LintRule, Valid
+
+_PLAIN = '''
+import asyncpg
+
+
+async def names(dsn):
+    con = await asyncpg.connect(dsn)
+    try:
+{body}    finally:
+        await con.close()
+'''
+
+
+def cursor_example(body: str) -> str:
+    """A function that reads table `t` through an asyncpg cursor (``body`` is indented eight spaces)."""
+    return _PLAIN.format(body=body)
+
+
+_LOOP = '''        found = []
+        async for row in con.cursor("SELECT name FROM t ORDER BY id", prefetch=2):
+            found.append(row["name"])
+        return found
+'''
+_LOOP_FIXED = '''        found = []
+        async with con.transaction():
+            async for row in con.cursor("SELECT name FROM t ORDER BY id", prefetch=2):
+                found.append(row["name"])
+        return found
+'''
+_FETCH = '''        cur = await con.cursor("SELECT name FROM t ORDER BY id")
+        first = await cur.fetch(2)
+        rest = await cur.fetch(10)
+        return [r["name"] for r in first + rest]
+'''
+_FETCH_FIXED = '''        async with con.transaction():
+            cur = await con.cursor("SELECT name FROM t ORDER BY id")
+            first = await cur.fetch(2)
+            rest = await cur.fetch(10)
+        return [r["name"] for r in first + rest]
+'''
+_AFTER_BLOCK = '''        async with con.transaction():
+            cur = await con.cursor("SELECT name FROM t ORDER BY id")
+            first = await cur.fetch(2)
+        rest = await cur.fetch(10)
+        return [r["name"] for r in first + rest]
+'''
+_PREPARED = '''        stmt = await con.prepare("SELECT name FROM t ORDER BY id")
+        return [row["name"] async for row in stmt.cursor()]
+'''
+_PREPARED_FIXED = '''        stmt = await con.prepare("SELECT name FROM t ORDER BY id")
+        async with con.transaction():
+            return [row["name"] async for row in stmt.cursor()]
+'''
+
+
+class CursorOutsideTransaction(LintRule):
+    """
+    ## What it does
+    Checks for asyncpg cursors (`con.cursor(...)`, `stmt.cursor(...)` on a prepared statement) created
+    outside `async with con.transaction():`, and cursors used after the transaction block that created
+    them has ended.
+
+    ## Why is this bad?
+    A PostgreSQL cursor only lives inside a transaction. asyncpg does not open one for you, so the
+    cursor raises `asyncpg.exceptions.NoActiveSQLTransactionError: cursor cannot be created outside of a
+    transaction` (for `await con.cursor(...)` at once, for `async for` at the first row). A cursor
+    created inside the block and fetched from after it fails the same way at the fetch.
+
+    ## Example
+    ```python
+    async for row in con.cursor("SELECT name FROM t"):
+        print(row["name"])
+    ```
+
+    Use instead:
+    ```python
+    async with con.transaction():
+        async for row in con.cursor("SELECT name FROM t"):
+            print(row["name"])
+    ```
+
+    SQLAlchemy's `AsyncConnection.stream()` begins a transaction itself and is not affected.
+
+    ## Fix safety
+    The fix is safe: it wraps the statements that create and use the cursor in a transaction, which the
+    cursor needs in order to work at all. A cursor used after its block gets no fix: where its rows
+    are needed is for you to decide.
+
+    ## References
+    - [asyncpg: Cursors](https://magicstack.github.io/asyncpg/current/api/index.html#cursors)
+    - [PostgreSQL: DECLARE](https://www.postgresql.org/docs/current/sql-declare.html)
+    """
+
+    CODE = "LDB104"
+    NAME = "cursor-outside-transaction"
+    MESSAGE = "asyncpg cursor outside a transaction raises `NoActiveSQLTransactionError`"
+    FIX_TITLE = "Run the statements inside `async with con.transaction():`"
+    FIX_AVAILABILITY = "Always"
+    TRIGGER = re.compile(r"\.cursor\(")
+    REQUIRES = (re.compile(r"asyncpg|driver_connection|\.acquire\("),)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+
+    VALID = (
+        Valid(cursor_example(_LOOP_FIXED)),
+        Valid(cursor_example(_FETCH_FIXED)),
+        Valid('''
+            async def names(engine):
+                async with engine.connect() as conn:
+                    result = await conn.stream(text("SELECT name FROM t"))
+                    return [row.name async for row in result]
+            '''),
+        Valid('''
+            def names(dbapi_connection):
+                cur = dbapi_connection.cursor()
+                cur.execute("SELECT name FROM t")
+                return cur.fetchall()
+            '''),
+    )
+    INVALID = (
+        Invalid(cursor_example(_LOOP), positions=[(8, 26)], fixed=cursor_example(_LOOP_FIXED), applicability=Applicability.SAFE),
+        Invalid(cursor_example(_FETCH), positions=[(7, 21)], fixed=cursor_example(_FETCH_FIXED), applicability=Applicability.SAFE),
+        Invalid(cursor_example(_PREPARED), positions=[(8, 46)], fixed=cursor_example(_PREPARED_FIXED), applicability=Applicability.SAFE),
+        Invalid(cursor_example(_AFTER_BLOCK), positions=[(10, 22)]),
+    )
+
+    def _qualified(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is None:
+            return
+        tracker = Tracker(self._qualified, node)
+        closed: dict[str, cst.With] = {}  # cursor name -> the transaction block it was created in
+        for step in walk(statements(node.body)):
+            self._check_closed(step, closed)
+            for call in calls_in(step.statement):
+                if isinstance(call.func, cst.Attribute) and call.func.attr.value == "cursor":
+                    block = self._check(step, call, call.func.value, tracker)
+                    target = _assigned_name(step.statement)
+                    if block is not None and target is not None:
+                        closed[target] = block
+            tracker.bind(step.statement)
+
+    def _check_closed(self, step: Step, closed: dict[str, cst.With]) -> None:
+        """Report a cursor used on this statement's own line(s) outside the block that created it."""
+        uses: list[tuple[cst.CSTNode, str | None]] = [(c, dotted(c.func.value)) for c in calls_in(step.statement) if isinstance(c.func, cst.Attribute)]
+        if isinstance(step.statement, cst.For):
+            uses.append((step.statement.iter, dotted(step.statement.iter)))
+        for use, name in uses:
+            if name in closed and closed[name] not in step.withs:
+                self.report(use, f"asyncpg cursor `{name}` used after its transaction block ended: it raises `NoActiveSQLTransactionError`; use it inside the block")
+        assigned = _assigned_name(step.statement)
+        if assigned is not None:
+            closed.pop(assigned, None)
+
+    def _check(self, step: Step, call: cst.Call, owner_node: cst.BaseExpression, tracker: Tracker) -> cst.With | None:
+        """Report a cursor created outside a transaction; return the transaction block it is created in."""
+        owner = tracker.resolve(owner_node)
+        if owner is None:
+            return None
+        connection = dotted(owner_node) if owner.kind in ASYNCPG_KINDS else owner.connection if owner.kind == "statement" else None
+        if connection is None:
+            return None
+        for with_ in reversed(step.withs):
+            for item in with_.items:
+                opened = unwrap_await(item.item)
+                if isinstance(opened, cst.Call) and dotted(opened.func) == f"{connection}.transaction":
+                    return with_
+        names = {connection}
+        if isinstance(step.statement, cst.SimpleStatementLine):
+            names |= {n for s in step.statement.body if isinstance(s, cst.Assign) for t in s.targets if (n := dotted(t.target))}
+        self.report(
+            call,
+            f"asyncpg cursor outside `async with {connection}.transaction()`: it raises `NoActiveSQLTransactionError: cursor cannot be created outside of a transaction`",
+            fix=wrap_in_transaction(step, connection, names, Applicability.SAFE),
+        )
+        return None
+
+
+def _assigned_name(statement: cst.BaseStatement) -> str | None:
+    """``x`` for a one-line `x = ...` statement."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        assign = statement.body[0]
+        if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+            return dotted(assign.targets[0].target)
+    return None
