@@ -7,7 +7,7 @@ import re
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from lintdb.connections import Origin, Tracker
+from lintdb.connections import ASYNCPG_IN_FILE, Origin, Tracker
 from lintdb.cst_fixes import wrap_in_transaction
 from lintdb.cst_helpers import call_arg, dotted, leading_lines, python_string, statements, unwrap_await, with_leading_lines
 from lintdb.diagnostics import Applicability
@@ -132,7 +132,7 @@ class RawConnectionOnCommitDrop(LintRule):
     FIX_TITLE = "Run the statements in the session's transaction"
     FIX_AVAILABILITY = "Sometimes"
     TRIGGER = re.compile(r"(?i)\bcommit\W{1,20}drop\b")
-    REQUIRES = (re.compile(r"asyncpg|driver_connection|get_raw_connection|\.acquire\("),)
+    REQUIRES = (re.compile(ASYNCPG_IN_FILE + "|get_raw_connection"),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (

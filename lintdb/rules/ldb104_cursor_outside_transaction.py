@@ -7,7 +7,7 @@ import re
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from lintdb.connections import ASYNCPG_KINDS, Tracker
+from lintdb.connections import ASYNCPG_IN_FILE, ASYNCPG_KINDS, Tracker
 from lintdb.cst_fixes import wrap_in_transaction
 from lintdb.cst_helpers import dotted, statements, unwrap_await
 from lintdb.diagnostics import Applicability
@@ -112,7 +112,7 @@ class CursorOutsideTransaction(LintRule):
     FIX_TITLE = "Run the statements inside `async with con.transaction():`"
     FIX_AVAILABILITY = "Always"
     TRIGGER = re.compile(r"\.cursor\(")
-    REQUIRES = (re.compile(r"asyncpg|driver_connection|\.acquire\("),)
+    REQUIRES = (re.compile(ASYNCPG_IN_FILE),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (

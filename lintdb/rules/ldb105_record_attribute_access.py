@@ -7,7 +7,7 @@ import re
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from lintdb.connections import Tracker
+from lintdb.connections import ASYNCPG_IN_FILE, Tracker
 from lintdb.cst_helpers import dotted, python_string, statements
 from lintdb.diagnostics import Applicability
 from lintdb.flow import walk
@@ -90,7 +90,7 @@ class RecordAttributeAccess(LintRule):
     FIX_TITLE = "Subscript the record"
     FIX_AVAILABILITY = "Always"
     TRIGGER = re.compile(r"\.fetch(?:row)?\(|\.cursor\(")
-    REQUIRES = (re.compile(r"asyncpg|driver_connection|\.acquire\("),)
+    REQUIRES = (re.compile(ASYNCPG_IN_FILE),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (

@@ -1,0 +1,92 @@
+"""LDB107 proof: the SQL lintdb rejects is rejected by the real server with the same message (asyncpg
+and SQLAlchemy `text()`), and the near-misses run."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import sqlalchemy.exc
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError as Rule
+from tests.proof.support import asyncpg_dsn, load
+
+SINCE = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+SETUP = "DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text, note text, created timestamptz DEFAULT now()); INSERT INTO t (id, name) VALUES (1, 'a')"
+
+
+async def _with_connection(dsn: str, body: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    con = await asyncpg.connect(dsn)
+    try:
+        await con.execute(SETUP)
+        return await body(con)
+    finally:
+        await con.close()
+
+
+async def _with_session(dsn: str, body: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    await _with_connection(dsn, lambda con: con.execute("SELECT 1"))
+    engine = create_async_engine(asyncpg_dsn(dsn))
+    try:
+        async with AsyncSession(engine) as session:
+            return await body(session)
+    finally:
+        await engine.dispose()
+
+
+def _reported(source: str, tmp_path: Path) -> list[str]:
+    path = tmp_path / "example.py"
+    path.write_text(source, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "lintdb", "check", "--no-cache", "--select", "LDB107", "--output-format", "json", str(path)], capture_output=True, text=True, timeout=120)
+    return [d["message"] for d in json.loads(result.stdout)]
+
+
+def _server_error(index: int, dsn: str) -> BaseException:
+    module = load(Rule.INVALID[index].source())
+    runs: list[Callable[[], Any]] = [
+        lambda: asyncio.run(module.rename(dsn, "b", 1)),
+        lambda: asyncio.run(_with_connection(dsn, module.names)),
+        lambda: asyncio.run(_with_session(dsn, lambda s: module.recent(s, SINCE))),
+        lambda: asyncio.run(_with_session(dsn, lambda s: module.recent(s, SINCE))),
+    ]
+    with pytest.raises((asyncpg.PostgresSyntaxError, sqlalchemy.exc.ProgrammingError)) as raised:
+        runs[index]()
+    return raised.value
+
+
+def test_every_invalid_example_is_proven() -> None:
+    assert len(Rule.INVALID) == 4
+
+
+@pytest.mark.parametrize("index", range(len(Rule.INVALID)))
+def test_server_rejects_it_with_the_reported_message(index: int, pg_dsn: str, tmp_path: Path) -> None:
+    asyncio.run(_with_connection(pg_dsn, lambda con: con.execute("SELECT 1")))
+    error = _server_error(index, pg_dsn)
+    server_message = str(error.orig if isinstance(error, sqlalchemy.exc.DBAPIError) else error).splitlines()[0].split(": ", 1)[-1]
+    assert _reported(Rule.INVALID[index].source(), tmp_path) == [f"PostgreSQL rejects this SQL: {server_message}"]
+
+
+def test_near_misses_run(pg_dsn: str, tmp_path: Path) -> None:
+    valid = [load(case.source()) for case in Rule.VALID]
+    asyncio.run(_with_connection(pg_dsn, lambda con: valid[0].rename(con, "b", 1)))
+    rows = asyncio.run(_with_connection(pg_dsn, lambda con: valid[1].ordered(con, "id", "DESC")))
+    assert [r["id"] for r in rows] == [1]
+    rows = asyncio.run(_with_session(pg_dsn, lambda s: s.execute(valid[2].RECENT, {"since": SINCE})))
+    assert [r.id for r in rows] == [1]
+    database = tmp_path / "db.sqlite"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE t (id integer PRIMARY KEY, name text)")
+    valid[3].upsert(str(database), 1, "a")
+    valid[3].upsert(str(database), 1, "b")
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT id, name FROM t").fetchall() == [(1, "b")]
