@@ -160,7 +160,7 @@ def sql_string(node: cst.BaseExpression, constants: Mapping[str, cst.BaseExpress
 
 
 def module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:
-    """Names bound exactly once at module level to a string expression."""
+    """Names bound exactly once at module level to a string expression or a call (`os.environ.get(...)`)."""
     found: dict[str, cst.BaseExpression] = {}
     seen: set[str] = set()
     for statement in module.body:
@@ -180,7 +180,7 @@ def module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:
                     if target.value in seen:
                         found.pop(target.value, None)
                     seen.add(target.value)
-                    if value is not None and isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+                    if value is not None and isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Call)):
                         found[target.value] = value
     return found
 

@@ -8,6 +8,7 @@ from lintdb.rules.ldb103_sql_in_list_parameter import SqlInListParameter
 from lintdb.rules.ldb104_cursor_outside_transaction import CursorOutsideTransaction
 from lintdb.rules.ldb105_record_attribute_access import RecordAttributeAccess
 from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError
+from lintdb.rules.ldb201_pgbouncer_prepared_statements import PgbouncerPreparedStatements
 from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted
 from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTableGuard
 from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
@@ -18,6 +19,7 @@ RULES: tuple[type[LintRule], ...] = (
     CursorOutsideTransaction,
     RecordAttributeAccess,
     SqlSyntaxError,
+    PgbouncerPreparedStatements,
     MigrationsNeverCommitted,
     BatchWithoutTmpTableGuard,
     UnusedNoqa,
