@@ -9,6 +9,7 @@ from lintdb.rules.ldb104_cursor_outside_transaction import CursorOutsideTransact
 from lintdb.rules.ldb105_record_attribute_access import RecordAttributeAccess
 from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError
 from lintdb.rules.ldb201_pgbouncer_prepared_statements import PgbouncerPreparedStatements
+from lintdb.rules.ldb203_sync_engine_async_driver import SyncEngineAsyncDriver
 from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted
 from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTableGuard
 from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
@@ -20,6 +21,7 @@ RULES: tuple[type[LintRule], ...] = (
     RecordAttributeAccess,
     SqlSyntaxError,
     PgbouncerPreparedStatements,
+    SyncEngineAsyncDriver,
     MigrationsNeverCommitted,
     BatchWithoutTmpTableGuard,
     UnusedNoqa,

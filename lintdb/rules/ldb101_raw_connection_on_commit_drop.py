@@ -8,7 +8,7 @@ import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
 from lintdb.connections import ASYNCPG_IN_FILE, Origin, Tracker
-from lintdb.cst_fixes import wrap_in_transaction
+from lintdb.cst_fixes import add_import, imported_name, wrap_in_transaction
 from lintdb.cst_helpers import call_arg, dotted, leading_lines, python_string, statements, unwrap_await, with_leading_lines
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, calls_in, walk
@@ -210,7 +210,7 @@ class RawConnectionOnCommitDrop(LintRule):
     def visit_Module(self, node: cst.Module) -> None:
         self.module = node
         self.constants = module_constants(node)
-        self.text_name, self.import_anchor = _text_import(node)
+        self.text_name, self.import_anchor = imported_name(node, TEXT_SOURCES, "text")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
@@ -282,46 +282,9 @@ class RawConnectionOnCommitDrop(LintRule):
             new_create = with_leading_lines(new_create, ())
         changes.append(Replace(create.statement, cst.FlattenSentinel([*lines, new_create])))
         if self.import_anchor is not None:
-            anchor, before = self.import_anchor
-            statement = cst.parse_statement("from sqlalchemy import text\n")
-            order = [statement, anchor] if before else [anchor, statement]
-            changes.append(Replace(anchor, cst.FlattenSentinel(order)))
+            changes.append(add_import(self.import_anchor, "from sqlalchemy import text"))
         return FixSpec(tuple(changes), Applicability.UNSAFE, title)
 
 
 def _execute(executor: str, text_name: str, sql: cst.BaseExpression) -> cst.Call:
     return cst.Call(cst.Attribute(cst.parse_expression(executor), cst.Name("execute")), [cst.Arg(cst.Call(cst.Name(text_name), [cst.Arg(sql)]))])
-
-
-def _text_import(module: cst.Module) -> tuple[str | None, tuple[cst.BaseStatement, bool] | None]:
-    """The local name of SQLAlchemy's `text` and, when it must be imported, where to put the import
-    (a statement, and whether the import goes before it). None when `text` means something else."""
-    last_import: cst.BaseStatement | None = None
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, (cst.Import, cst.ImportFrom)):
-                last_import = statement
-            if isinstance(small, cst.ImportFrom) and small.module is not None and dotted(small.module) in TEXT_SOURCES and not isinstance(small.names, cst.ImportStar):
-                for alias in small.names:
-                    if alias.name.value == "text":
-                        return (alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else "text"), None
-    finder = _NameUse("text")
-    module.visit(finder)
-    if finder.used:
-        return None, None
-    if last_import is not None:
-        return "text", (last_import, False)
-    first = module.body[0] if module.body else None
-    return ("text", (first, True)) if first is not None else (None, None)
-
-
-class _NameUse(cst.CSTVisitor):
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
-        self.used = False
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.used |= node.value == self.name

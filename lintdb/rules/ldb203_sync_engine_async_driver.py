@@ -1,0 +1,149 @@
+"""LDB203 sync-engine-async-driver."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+from libcst.metadata import QualifiedNameProvider
+
+from lintdb.cst_fixes import add_import, imported_name
+from lintdb.cst_helpers import call_arg
+from lintdb.diagnostics import Applicability
+from lintdb.dsn import url_text
+from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
+from lintdb.sqltext import module_constants
+
+ASYNC_DRIVERS = ("asyncpg", "aiosqlite", "asyncmy", "aiomysql", "psycopg_async")
+# sync factory -> its asyncio counterpart in sqlalchemy.ext.asyncio
+FACTORIES = {
+    "sqlalchemy.create_engine": "create_async_engine",
+    "sqlalchemy.engine.create_engine": "create_async_engine",
+    "sqlalchemy.engine.create.create_engine": "create_async_engine",
+    "sqlalchemy.engine_from_config": "async_engine_from_config",
+    "sqlalchemy.engine.engine_from_config": "async_engine_from_config",
+    "sqlalchemy.engine.create.engine_from_config": "async_engine_from_config",
+}
+ASYNCIO_SOURCES = frozenset({"sqlalchemy.ext.asyncio"})
+
+_EXAMPLE = '''
+import os
+
+from sqlalchemy import {imports}{extra_import}
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+engine = {factory}(DATABASE_URL, pool_size=2)
+
+
+async def answer():
+    async with engine.connect() as conn:
+        return (await conn.execute(text("SELECT 42"))).scalar_one()
+'''
+ASYNC_IMPORT = "\nfrom sqlalchemy.ext.asyncio import create_async_engine"
+
+
+def engine_example(factory: str, imports: str = "create_engine, text", extra_import: str = "") -> str:
+    """A module-level engine made by ``factory`` and used from a coroutine."""
+    return _EXAMPLE.format(factory=factory, imports=imports, extra_import=extra_import)
+
+
+class SyncEngineAsyncDriver(LintRule):
+    """
+    ## What it does
+    Checks for `create_engine(...)` and `engine_from_config(...)` with a URL (a literal, a module
+    constant, or the default of `os.environ.get`) that names an asyncio driver: `+asyncpg`,
+    `+aiosqlite`, `+asyncmy`, `+aiomysql`.
+
+    ## Why is this bad?
+    The engine is created without complaint, and the first `connect()` raises
+    `sqlalchemy.exc.MissingGreenlet: greenlet_spawn has not been called; can't call await_() here`
+    (`await_only()` on SQLAlchemy 2.0), with `RuntimeWarning: coroutine 'connect' was never awaited`.
+
+    ## Example
+    ```python
+    engine = create_engine("postgresql+asyncpg://app@db/app")
+    ```
+
+    Use instead:
+    ```python
+    engine = create_async_engine("postgresql+asyncpg://app@db/app")
+    ```
+
+    Or keep the sync engine with a sync driver (`postgresql+psycopg2://`, `postgresql+psycopg://`).
+
+    ## Fix safety
+    The fix is unsafe: an `AsyncEngine` has to be used with `await` and `async with`, so every caller
+    that used the engine synchronously must change too.
+
+    ## References
+    - [SQLAlchemy: MissingGreenlet](https://docs.sqlalchemy.org/en/20/errors.html#error-xd2s)
+    - [SQLAlchemy: Asynchronous I/O (asyncio)](https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html)
+    """
+
+    CODE = "LDB203"
+    NAME = "sync-engine-async-driver"
+    MESSAGE = "A sync engine with an asyncio driver raises `MissingGreenlet` at its first connect"
+    FIX_TITLE = "Use `create_async_engine`"
+    FIX_AVAILABILITY = "Sometimes"
+    TRIGGER = re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b")
+    REQUIRES = (re.compile(r"create_engine|engine_from_config"),)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+
+    VALID = (
+        Valid(engine_example("create_async_engine", imports="text", extra_import=ASYNC_IMPORT)),
+        Valid('''
+            from sqlalchemy import create_engine
+
+            engine = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+            '''),
+    )
+    INVALID = (
+        Invalid(
+            engine_example("create_engine"),
+            positions=[(6, 10)],
+            fixed=engine_example("create_async_engine", extra_import=ASYNC_IMPORT),
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            '''
+            import sqlalchemy as sa
+            from sqlalchemy.ext.asyncio import create_async_engine as make_engine
+
+            engine = sa.create_engine("sqlite+aiosqlite:///app.db")
+            ''',
+            positions=[(4, 10)],
+            fixed='''
+            import sqlalchemy as sa
+            from sqlalchemy.ext.asyncio import create_async_engine as make_engine
+
+            engine = make_engine("sqlite+aiosqlite:///app.db")
+            ''',
+            applicability=Applicability.UNSAFE,
+        ),
+    )
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.module = node
+        self.constants = module_constants(node)
+
+    def _qualified(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        factory = next((FACTORIES[q] for q in self._qualified(node.func) if q in FACTORIES), None)
+        if factory is None:
+            return
+        from_config = factory == "async_engine_from_config"
+        argument = call_arg(node, None if from_config else 0, "url")
+        url = url_text(argument.value, self.constants, self._qualified) if argument else None
+        driver = url.split("://")[0].partition("+")[2].lower() if url else ""
+        if driver not in ASYNC_DRIVERS:
+            return
+        local, anchor = imported_name(self.module, ASYNCIO_SOURCES, factory)
+        fix = None
+        if local is not None:
+            changes = [Replace(node.func, cst.Name(local))]
+            if anchor is not None:
+                changes.append(add_import(anchor, f"from sqlalchemy.ext.asyncio import {factory}"))
+            fix = FixSpec(tuple(changes), Applicability.UNSAFE, f"Use `{factory}` (callers must `await`)")
+        self.report(node, f"`+{driver}` is an asyncio driver: this sync engine raises `MissingGreenlet: greenlet_spawn has not been called` at its first connect; use `{factory}`", fix=fix)
