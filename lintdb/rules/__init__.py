@@ -10,6 +10,7 @@ from lintdb.rules.ldb105_record_attribute_access import RecordAttributeAccess
 from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError
 from lintdb.rules.ldb201_pgbouncer_prepared_statements import PgbouncerPreparedStatements
 from lintdb.rules.ldb203_sync_engine_async_driver import SyncEngineAsyncDriver
+from lintdb.rules.ldb204_async_fallback import AsyncFallback
 from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted
 from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTableGuard
 from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
@@ -22,6 +23,7 @@ RULES: tuple[type[LintRule], ...] = (
     SqlSyntaxError,
     PgbouncerPreparedStatements,
     SyncEngineAsyncDriver,
+    AsyncFallback,
     MigrationsNeverCommitted,
     BatchWithoutTmpTableGuard,
     UnusedNoqa,

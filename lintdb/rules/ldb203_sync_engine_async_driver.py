@@ -12,6 +12,7 @@ from lintdb.cst_helpers import call_arg
 from lintdb.diagnostics import Applicability
 from lintdb.dsn import url_text
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
+from lintdb.rules.ldb204_async_fallback import fallback_settings
 from lintdb.sqltext import module_constants
 
 ASYNC_DRIVERS = ("asyncpg", "aiosqlite", "asyncmy", "aiomysql", "psycopg_async")
@@ -137,8 +138,8 @@ class SyncEngineAsyncDriver(LintRule):
         argument = call_arg(node, None if from_config else 0, "url")
         url = url_text(argument.value, self.constants, self._qualified) if argument else None
         driver = url.split("://")[0].partition("+")[2].lower() if url else ""
-        if driver not in ASYNC_DRIVERS:
-            return
+        if driver not in ASYNC_DRIVERS or fallback_settings(node, url):
+            return  # async_fallback made this work on SQLAlchemy 2.0: LDB204's finding
         local, anchor = imported_name(self.module, ASYNCIO_SOURCES, factory)
         fix = None
         if local is not None:
