@@ -9,6 +9,7 @@ from lintdb.rules.ldb104_cursor_outside_transaction import CursorOutsideTransact
 from lintdb.rules.ldb105_record_attribute_access import RecordAttributeAccess
 from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError
 from lintdb.rules.ldb201_pgbouncer_prepared_statements import PgbouncerPreparedStatements
+from lintdb.rules.ldb202_statement_cache_half_disabled import StatementCacheHalfDisabled
 from lintdb.rules.ldb203_sync_engine_async_driver import SyncEngineAsyncDriver
 from lintdb.rules.ldb204_async_fallback import AsyncFallback
 from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted
@@ -22,6 +23,7 @@ RULES: tuple[type[LintRule], ...] = (
     RecordAttributeAccess,
     SqlSyntaxError,
     PgbouncerPreparedStatements,
+    StatementCacheHalfDisabled,
     SyncEngineAsyncDriver,
     AsyncFallback,
     MigrationsNeverCommitted,

@@ -11,11 +11,10 @@ from lintdb.connections import ASYNCPG_CONNECT, ASYNCPG_CREATE_POOL
 from lintdb.cst_helpers import call_arg, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.dsn import is_pgbouncer, url_is_pgbouncer, url_query, url_text
+from lintdb.engine_args import CACHE_SETTINGS, AsyncpgEngine, asyncpg_engine, with_keyword, with_zero_settings
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.sqltext import module_constants
 
-CREATE_ASYNC_ENGINE = frozenset({"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"})
-CACHE_SETTINGS = ("statement_cache_size", "prepared_statement_cache_size")
 
 _ASYNCPG = '''
 import asyncpg
@@ -161,11 +160,10 @@ class PgbouncerPreparedStatements(LintRule):
         return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
 
     def visit_Call(self, node: cst.Call) -> None:
-        names = self._qualified(node.func)
-        if names & (ASYNCPG_CONNECT | ASYNCPG_CREATE_POOL):
+        if self._qualified(node.func) & (ASYNCPG_CONNECT | ASYNCPG_CREATE_POOL):
             self._check_asyncpg(node)
-        elif names & CREATE_ASYNC_ENGINE:
-            self._check_engine(node)
+        elif (engine := asyncpg_engine(node, self.constants, self._qualified)) is not None:
+            self._check_engine(engine)
 
     def _check_asyncpg(self, call: cst.Call) -> None:
         dsn = call_arg(call, 0, "dsn")
@@ -176,41 +174,12 @@ class PgbouncerPreparedStatements(LintRule):
         behind = (url is not None and url_is_pgbouncer(url, self.options.pgbouncer_hosts)) or is_pgbouncer(host_text, port_number, self.options.pgbouncer_hosts)
         if not behind or call_arg(call, None, "statement_cache_size") is not None or (url and "statement_cache_size" in url_query(url)):
             return
-        fix = FixSpec((Replace(call, _with_keyword(call, "statement_cache_size", cst.Integer("0"))),), Applicability.SAFE, "Add `statement_cache_size=0`")
+        fix = FixSpec((Replace(call, with_keyword(call, "statement_cache_size", cst.Integer("0"))),), Applicability.SAFE, "Add `statement_cache_size=0`")
         self.report(call, "asyncpg connects to PgBouncer with its statement cache on: prepared statements collide across clients (`DuplicatePreparedStatementError`, `bind message supplies ...`); add `statement_cache_size=0`", fix=fix)
 
-    def _check_engine(self, call: cst.Call) -> None:
-        url_arg = call_arg(call, 0, "url")
-        url = url_text(url_arg.value, self.constants, self._qualified) if url_arg else None
-        if url is None or "+asyncpg" not in url.split("://")[0] or not url_is_pgbouncer(url, self.options.pgbouncer_hosts):
-            return
-        connect_args = call_arg(call, None, "connect_args")
-        present = set(url_query(url)) & set(CACHE_SETTINGS)
-        if connect_args is not None:
-            if not isinstance(connect_args.value, cst.Dict):
-                return  # built elsewhere: cannot tell
-            present |= {key for e in connect_args.value.elements if isinstance(e, cst.DictElement) and (key := string_value(e.key))} & set(CACHE_SETTINGS)
-        if present:
+    def _check_engine(self, engine: AsyncpgEngine) -> None:
+        if engine.settings or not url_is_pgbouncer(engine.url, self.options.pgbouncer_hosts):
             return  # one of the two set: LDB202 judges the halves
-        entries = [cst.DictElement(cst.SimpleString(f'"{name}"'), cst.Integer("0")) for name in CACHE_SETTINGS]
-        if connect_args is None:
-            new = _with_keyword(call, "connect_args", cst.Dict(entries))
-        else:
-            assert isinstance(connect_args.value, cst.Dict)
-            old = list(connect_args.value.elements)
-            if old:
-                entries[-1] = entries[-1].with_changes(comma=old[-1].comma)
-                old[-1] = old[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            new = call.with_deep_changes(connect_args.value, elements=[*old, *entries])
-        fix = FixSpec((Replace(call, new),), Applicability.SAFE, "Add `connect_args={\"statement_cache_size\": 0, \"prepared_statement_cache_size\": 0}`")
-        self.report(call, "SQLAlchemy's asyncpg engine connects to PgBouncer with statement caches on: prepared statements collide across clients; set both `statement_cache_size` and `prepared_statement_cache_size` to 0 in `connect_args`", fix=fix)
-
-
-def _with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
-    """The call with ``keyword=value`` added as its last argument."""
-    args = list(call.args)
-    trailing = args[-1].comma if args else cst.MaybeSentinel.DEFAULT  # a trailing comma stays last
-    if args:
-        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    added = cst.Arg(value, keyword=cst.Name(keyword), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")), comma=trailing)
-    return call.with_changes(args=[*args, added])
+        new = with_zero_settings(engine, CACHE_SETTINGS)
+        fix = FixSpec((Replace(engine.call, new),), Applicability.SAFE, "Add `connect_args={\"statement_cache_size\": 0, \"prepared_statement_cache_size\": 0}`")
+        self.report(engine.call, "SQLAlchemy's asyncpg engine connects to PgBouncer with statement caches on: prepared statements collide across clients; set both `statement_cache_size` and `prepared_statement_cache_size` to 0 in `connect_args`", fix=fix)

@@ -1,0 +1,68 @@
+"""SQLAlchemy `create_async_engine("postgresql+asyncpg://…")` calls: their URL, the asyncpg cache
+settings given in the URL or `connect_args`, and the edit that adds missing settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import libcst as cst
+
+from lintdb.cst_helpers import call_arg, string_value
+from lintdb.dsn import url_query, url_text
+
+CREATE_ASYNC_ENGINE = frozenset({"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"})
+CACHE_SETTINGS = ("statement_cache_size", "prepared_statement_cache_size")
+
+
+@dataclass(frozen=True)
+class AsyncpgEngine:
+    """An asyncpg engine call: its URL, which cache settings it gives, and which of them are 0."""
+
+    call: cst.Call
+    url: str
+    settings: frozenset[str]
+    zeroed: frozenset[str]
+
+
+def asyncpg_engine(call: cst.Call, constants: Mapping[str, cst.BaseExpression], qualified: Callable[[cst.CSTNode], set[str]]) -> AsyncpgEngine | None:
+    """The call as an asyncpg engine, or None (another call or driver, or `connect_args` built elsewhere)."""
+    if not qualified(call.func) & CREATE_ASYNC_ENGINE:
+        return None
+    url_arg = call_arg(call, 0, "url")
+    url = url_text(url_arg.value, constants, qualified) if url_arg else None
+    if url is None or "+asyncpg" not in url.split("://")[0]:
+        return None
+    values = {name: found[-1] for name, found in url_query(url).items() if name in CACHE_SETTINGS}
+    connect_args = call_arg(call, None, "connect_args")
+    if connect_args is not None:
+        if not isinstance(connect_args.value, cst.Dict):
+            return None
+        for element in connect_args.value.elements:
+            key = string_value(element.key) if isinstance(element, cst.DictElement) else None
+            if key in CACHE_SETTINGS and isinstance(element, cst.DictElement):
+                values[key] = element.value.value if isinstance(element.value, cst.Integer) else "?"
+    return AsyncpgEngine(call, url, frozenset(values), frozenset(name for name, value in values.items() if value == "0"))
+
+
+def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
+    """The call with ``keyword=value`` added as its last argument."""
+    args = list(call.args)
+    trailing = args[-1].comma if args else cst.MaybeSentinel.DEFAULT  # a trailing comma stays last
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    added = cst.Arg(value, keyword=cst.Name(keyword), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")), comma=trailing)
+    return call.with_changes(args=[*args, added])
+
+
+def with_zero_settings(engine: AsyncpgEngine, names: tuple[str, ...]) -> cst.Call:
+    """The engine call with ``names`` set to 0 in `connect_args` (added, or merged into its dict)."""
+    entries = [cst.DictElement(cst.SimpleString(f'"{name}"'), cst.Integer("0")) for name in names]
+    connect_args = call_arg(engine.call, None, "connect_args")
+    if connect_args is None or not isinstance(connect_args.value, cst.Dict):
+        return with_keyword(engine.call, "connect_args", cst.Dict(entries))
+    old = list(connect_args.value.elements)
+    if old:
+        entries[-1] = entries[-1].with_changes(comma=old[-1].comma)
+        old[-1] = old[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return engine.call.with_deep_changes(connect_args.value, elements=[*old, *entries])
