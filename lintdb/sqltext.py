@@ -19,6 +19,10 @@ from pglast import parser as pg_parser
 from lintdb.rule import Span
 
 HOLE = "lintdb_hole"
+# SQLAlchemy's own rule for bind parameters in text(): `:name` not touching another `:` or `\`
+# (so `:name::type` is not a bind, and PostgreSQL then rejects the `:`).
+SQLALCHEMY_TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
+SQLALCHEMY_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")
 _SIMPLE_ESCAPES = {"\\", "'", '"', "a", "b", "f", "n", "r", "t", "v"}
 _ESCAPE = re.compile(r"\\(?:\r\n|\n|N\{[^}]*\}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.S)
 
@@ -60,6 +64,11 @@ class SqlString:
             if piece.raw[rel_start:rel_end] == self.text[start:end]:
                 return Span(piece.node, rel_start, rel_end)
         return None
+
+    def with_binds_as_params(self) -> SqlString:
+        """The text with SQLAlchemy `text()` bind parameters (`:name`) written as `$1`, padded to the same
+        length so every position still maps to the source."""
+        return SqlString(SQLALCHEMY_BIND.sub(lambda m: "$1".ljust(len(m.group(0))), self.text), self._pieces)
 
     def tokens(self) -> list[SqlToken]:
         """PostgreSQL's own lexer over the text; an unterminated literal gives no tokens."""

@@ -12,21 +12,17 @@ from lintdb.connections import ASYNCPG_IN_FILE, Tracker
 from lintdb.cst_helpers import call_arg, statements
 from lintdb.flow import calls_in, walk
 from lintdb.rule import Invalid, LintRule, Valid
-from lintdb.sqltext import HOLE, SqlString, SqlToken, module_constants, sql_string
+from lintdb.sqltext import HOLE, SQLALCHEMY_TEXT, SqlString, SqlToken, module_constants, sql_string
 
 # Methods that take SQL only on asyncpg (DB-API cursors have no `fetch`, `fetchrow`, ...).
 ASYNCPG_ONLY_METHODS = frozenset({"fetch", "fetchrow", "fetchval", "fetchmany", "prepare", "cursor", "copy_from_query"})
 # Methods whose receiver must be traced to asyncpg (sqlite3 and DB-API cursors have them too).
 TRACED_METHODS = frozenset({"execute", "executemany"})
 TRACED_KINDS = frozenset({"plain", "borrowed", "pool"})
-TEXT_FUNCTIONS = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
 # text() also builds SQL fragments (`text("id > 5")`, a server default): only texts starting with one of
 # these are judged as statements.
 _KEYWORDS = "select|insert|update|delete|with|create|drop|alter|truncate|copy|values|merge|grant|revoke|comment|lock|vacuum|analyze|explain|refresh|set|show"
 _STATEMENT_START = re.compile(rf"(?i)\s*(?:{_KEYWORDS})\b")
-# SQLAlchemy's bind parameters in text(), by its own rule: `:name` not touching another `:` or `\`
-# (so `:name::type` is not a bind, and PostgreSQL rejects the `:`).
-_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")
 
 
 class SqlSyntaxError(LintRule):
@@ -153,7 +149,7 @@ class SqlSyntaxError(LintRule):
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in ASYNCPG_ONLY_METHODS:
             self._check(node, "query", binds=False)
-        elif self.check_text and {q.name for q in self.get_metadata(QualifiedNameProvider, node.func, set())} & TEXT_FUNCTIONS:
+        elif self.check_text and {q.name for q in self.get_metadata(QualifiedNameProvider, node.func, set())} & SQLALCHEMY_TEXT:
             self._check(node, "text", binds=True)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -171,11 +167,12 @@ class SqlSyntaxError(LintRule):
         sql = sql_string(argument.value, self.constants) if argument else None
         if sql is None or argument is None:
             return
-        text = _BIND.sub(lambda m: "$1".ljust(len(m.group(0))), sql.text) if binds else sql.text
-        if binds and not _STATEMENT_START.match(text):
-            return
+        if binds:
+            sql = sql.with_binds_as_params()
+            if not _STATEMENT_START.match(sql.text):
+                return
         try:
-            pg_parser.parse_sql(text)
+            pg_parser.parse_sql(sql.text)
             return
         except pg_parser.ParseError as error:
             message, index = error.args[0], error.args[1]
