@@ -196,11 +196,13 @@ def module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:
 
 @dataclass(frozen=True)
 class TempTable:
-    """A `CREATE TEMP TABLE` statement: the table's schema and name (None when a hole), and ON COMMIT DROP."""
+    """A `CREATE TEMP TABLE` statement: the table's schema and name (None when a hole), ON COMMIT DROP,
+    and IF NOT EXISTS."""
 
     schema: str | None
     name: str | None
     on_commit_drop: bool
+    if_not_exists: bool = False
 
 
 def statements(sql: str) -> tuple[pglast.ast.RawStmt, ...]:
@@ -217,14 +219,14 @@ def temp_tables(sql: str) -> list[TempTable]:
     for raw in statements(sql):
         stmt = raw.stmt
         if isinstance(stmt, pglast.ast.CreateStmt):
-            relation, drop = stmt.relation, stmt.oncommit == enums.OnCommitAction.ONCOMMIT_DROP
+            relation, drop, exists = stmt.relation, stmt.oncommit == enums.OnCommitAction.ONCOMMIT_DROP, bool(stmt.if_not_exists)
         elif isinstance(stmt, pglast.ast.CreateTableAsStmt) and stmt.into is not None:
-            relation, drop = stmt.into.rel, stmt.into.onCommit == enums.OnCommitAction.ONCOMMIT_DROP
+            relation, drop, exists = stmt.into.rel, stmt.into.onCommit == enums.OnCommitAction.ONCOMMIT_DROP, bool(stmt.if_not_exists)
         else:
             continue
         if relation is not None and relation.relpersistence == "t":
             name = None if relation.relname == HOLE else relation.relname
-            found.append(TempTable(relation.schemaname, name, drop))
+            found.append(TempTable(relation.schemaname, name, drop, exists))
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lintdb.rule import LintRule
 from lintdb.rules.ldb101_raw_connection_on_commit_drop import RawConnectionOnCommitDrop
+from lintdb.rules.ldb102_temp_table_without_drop_guard import TempTableWithoutDropGuard
 from lintdb.rules.ldb103_sql_in_list_parameter import SqlInListParameter
 from lintdb.rules.ldb104_cursor_outside_transaction import CursorOutsideTransaction
 from lintdb.rules.ldb105_record_attribute_access import RecordAttributeAccess
@@ -19,6 +20,7 @@ from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
 
 RULES: tuple[type[LintRule], ...] = (
     RawConnectionOnCommitDrop,
+    TempTableWithoutDropGuard,
     SqlInListParameter,
     CursorOutsideTransaction,
     RecordAttributeAccess,

@@ -144,6 +144,7 @@ class RawConnectionOnCommitDrop(LintRule):
 
 
             async def load(session):
+                await session.execute(text("DROP TABLE IF EXISTS _tmp_x"))
                 await session.execute(text("CREATE TEMP TABLE _tmp_x (LIKE x) ON COMMIT DROP"))
             '''),
         Valid('''
