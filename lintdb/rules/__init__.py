@@ -13,6 +13,7 @@ from lintdb.rules.ldb201_pgbouncer_prepared_statements import PgbouncerPreparedS
 from lintdb.rules.ldb202_statement_cache_half_disabled import StatementCacheHalfDisabled
 from lintdb.rules.ldb203_sync_engine_async_driver import SyncEngineAsyncDriver
 from lintdb.rules.ldb204_async_fallback import AsyncFallback
+from lintdb.rules.ldb205_autocommit_in_application_code import AutocommitInApplicationCode
 from lintdb.rules.ldb206_text_in_without_expanding import TextInWithoutExpanding
 from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted
 from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTableGuard
@@ -29,6 +30,7 @@ RULES: tuple[type[LintRule], ...] = (
     StatementCacheHalfDisabled,
     SyncEngineAsyncDriver,
     AsyncFallback,
+    AutocommitInApplicationCode,
     TextInWithoutExpanding,
     MigrationsNeverCommitted,
     BatchWithoutTmpTableGuard,
