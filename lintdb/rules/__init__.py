@@ -17,6 +17,7 @@ from lintdb.rules.ldb205_autocommit_in_application_code import AutocommitInAppli
 from lintdb.rules.ldb206_text_in_without_expanding import TextInWithoutExpanding
 from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted
 from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTableGuard
+from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import SqliteTransactionalDdlWithoutBegin
 from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
 
 RULES: tuple[type[LintRule], ...] = (
@@ -34,6 +35,7 @@ RULES: tuple[type[LintRule], ...] = (
     TextInWithoutExpanding,
     MigrationsNeverCommitted,
     BatchWithoutTmpTableGuard,
+    SqliteTransactionalDdlWithoutBegin,
     UnusedNoqa,
 )
 RULES_BY_CODE: dict[str, type[LintRule]] = {rule.CODE: rule for rule in sorted(RULES, key=lambda r: r.CODE)}
