@@ -9,15 +9,22 @@ from lintdb.rules.ldb103_sql_in_list_parameter import SqlInListParameter
 from lintdb.rules.ldb104_cursor_outside_transaction import CursorOutsideTransaction
 from lintdb.rules.ldb105_record_attribute_access import RecordAttributeAccess
 from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError
-from lintdb.rules.ldb201_pgbouncer_prepared_statements import PgbouncerPreparedStatements
+from lintdb.rules.ldb201_pgbouncer_prepared_statements import (
+    PgbouncerPreparedStatements,
+)
 from lintdb.rules.ldb202_statement_cache_half_disabled import StatementCacheHalfDisabled
 from lintdb.rules.ldb203_sync_engine_async_driver import SyncEngineAsyncDriver
 from lintdb.rules.ldb204_async_fallback import AsyncFallback
-from lintdb.rules.ldb205_autocommit_in_application_code import AutocommitInApplicationCode
+from lintdb.rules.ldb205_autocommit_in_application_code import (
+    AutocommitInApplicationCode,
+)
 from lintdb.rules.ldb206_text_in_without_expanding import TextInWithoutExpanding
 from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted
+from lintdb.rules.ldb302_migrations_autocommit import MigrationsAutocommit
 from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTableGuard
-from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import SqliteTransactionalDdlWithoutBegin
+from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import (
+    SqliteTransactionalDdlWithoutBegin,
+)
 from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
 
 RULES: tuple[type[LintRule], ...] = (
@@ -34,6 +41,7 @@ RULES: tuple[type[LintRule], ...] = (
     AutocommitInApplicationCode,
     TextInWithoutExpanding,
     MigrationsNeverCommitted,
+    MigrationsAutocommit,
     BatchWithoutTmpTableGuard,
     SqliteTransactionalDdlWithoutBegin,
     UnusedNoqa,

@@ -9,11 +9,26 @@ from libcst.metadata import QualifiedNameProvider
 
 from lintdb.connections import ASYNCPG_IN_FILE, Origin, Tracker
 from lintdb.cst_fixes import add_import, imported_name, wrap_in_transaction
-from lintdb.cst_helpers import call_arg, dotted, leading_lines, python_string, statements, unwrap_await, with_leading_lines
+from lintdb.cst_helpers import (
+    call_arg,
+    dotted,
+    leading_lines,
+    python_string,
+    statements,
+    unwrap_await,
+    with_leading_lines,
+)
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, calls_in, walk
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
-from lintdb.sqltext import TempTable, dropped_tables, module_constants, quote_identifier, sql_string, temp_tables
+from lintdb.sqltext import (
+    TempTable,
+    dropped_tables,
+    module_constants,
+    quote_identifier,
+    sql_string,
+    temp_tables,
+)
 
 SA_STATEMENTS = frozenset({"execute", "scalar", "scalars", "stream", "stream_scalars", "exec_driver_sql", "get", "merge", "flush", "refresh"})
 TEXT_SOURCES = frozenset({"sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression"})

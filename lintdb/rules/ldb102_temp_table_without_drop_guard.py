@@ -9,11 +9,26 @@ import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
 from lintdb.connections import ASYNCPG_CONNECT, Tracker
-from lintdb.cst_helpers import call_arg, dotted, python_string, statements, unwrap_await, with_leading_lines
+from lintdb.cst_helpers import (
+    call_arg,
+    dotted,
+    python_string,
+    statements,
+    unwrap_await,
+    with_leading_lines,
+)
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, calls_in, walk
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
-from lintdb.sqltext import SQLALCHEMY_TEXT, TempTable, dropped_tables, module_constants, quote_identifier, sql_string, temp_tables
+from lintdb.sqltext import (
+    SQLALCHEMY_TEXT,
+    TempTable,
+    dropped_tables,
+    module_constants,
+    quote_identifier,
+    sql_string,
+    temp_tables,
+)
 
 _POOL = '''
 import asyncpg

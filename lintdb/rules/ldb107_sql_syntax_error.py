@@ -12,7 +12,14 @@ from lintdb.connections import ASYNCPG_IN_FILE, Tracker
 from lintdb.cst_helpers import call_arg, statements
 from lintdb.flow import calls_in, walk
 from lintdb.rule import Invalid, LintRule, Valid
-from lintdb.sqltext import HOLE, SQLALCHEMY_TEXT, SqlString, SqlToken, module_constants, sql_string
+from lintdb.sqltext import (
+    HOLE,
+    SQLALCHEMY_TEXT,
+    SqlString,
+    SqlToken,
+    module_constants,
+    sql_string,
+)
 
 # Methods that take SQL only on asyncpg (DB-API cursors have no `fetch`, `fetchrow`, ...).
 ASYNCPG_ONLY_METHODS = frozenset({"fetch", "fetchrow", "fetchval", "fetchmany", "prepare", "cursor", "copy_from_query"})

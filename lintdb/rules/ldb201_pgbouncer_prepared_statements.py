@@ -11,10 +11,15 @@ from lintdb.connections import ASYNCPG_CONNECT, ASYNCPG_CREATE_POOL
 from lintdb.cst_helpers import call_arg, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.dsn import is_pgbouncer, url_is_pgbouncer, url_query, url_text
-from lintdb.engine_args import CACHE_SETTINGS, AsyncpgEngine, asyncpg_engine, with_keyword, with_zero_settings
+from lintdb.engine_args import (
+    CACHE_SETTINGS,
+    AsyncpgEngine,
+    asyncpg_engine,
+    with_keyword,
+    with_zero_settings,
+)
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.sqltext import module_constants
-
 
 _ASYNCPG = '''
 import asyncpg

@@ -108,15 +108,12 @@ class AutocommitInApplicationCode(LintRule):
         Valid(transfer_example()),
         Valid(_VACUUM),
         Valid('''
-            from alembic import context
-            from sqlalchemy import engine_from_config, pool
+            from alembic import op
 
 
-            def run_migrations_online():
-                connectable = engine_from_config(context.config.get_section("alembic"), poolclass=pool.NullPool)
-                with connectable.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                    context.configure(connection=connection)
-                    context.run_migrations()
+            def upgrade():
+                with op.get_bind().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("ALTER TYPE mood ADD VALUE 'calm'")
             '''),
     )
     INVALID = (

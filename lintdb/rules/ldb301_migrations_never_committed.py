@@ -8,7 +8,16 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from lintdb.cst_helpers import call_arg, dotted, leading_lines, method_call, statements, string_value, unwrap_await, with_leading_lines
+from lintdb.cst_helpers import (
+    call_arg,
+    dotted,
+    leading_lines,
+    method_call,
+    statements,
+    string_value,
+    unwrap_await,
+    with_leading_lines,
+)
 from lintdb.diagnostics import Applicability
 from lintdb.flow import all_calls, walk
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
@@ -158,7 +167,8 @@ class MigrationsNeverCommitted(LintRule):
         Valid(sync_env(after_configure="        " + SET_PATH)),
         Valid(async_env(opener="begin", before_run_sync="        await " + SET_PATH)),
         Valid(async_env(before_run_sync="        await " + SET_PATH, after_run_sync="        await connection.commit()\n")),
-        Valid(async_env(before_run_sync='        await connection.execution_options(isolation_level="AUTOCOMMIT")\n        await ' + SET_PATH)),
+        # A project that chose AUTOCOMMIT (else LDB302, off by default, reports the AUTOCOMMIT itself).
+        Valid(async_env(before_run_sync='        await connection.execution_options(isolation_level="AUTOCOMMIT")\n        await ' + SET_PATH), options={"alembic-env-fix": "autocommit"}),
         Valid(async_env(configure_prefix="    " + SET_PATH + "    connection.commit()\n")),
     )
     INVALID = (

@@ -33,6 +33,29 @@ def asyncpg_dsn(dsn: str) -> str:
     return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
+def alembic_url(dsn: str, env_py: str) -> str:
+    """The URL for an env.py: asyncpg for an async one, psycopg2 otherwise."""
+    return asyncpg_dsn(dsn) if "async_engine_from_config" in env_py else dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+def public_tables_and_versions(dsn: str) -> tuple[list[str], list[str]]:
+    """The tables in `public` and the rows of `alembic_version`."""
+    import psycopg2
+
+    con = psycopg2.connect(dsn)
+    try:
+        with con.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")
+            tables = [r[0] for r in cur.fetchall()]
+            versions = []
+            if "alembic_version" in tables:
+                cur.execute("SELECT version_num FROM alembic_version")
+                versions = [r[0] for r in cur.fetchall()]
+            return tables, versions
+    finally:
+        con.close()
+
+
 def alembic_project(root: Path, url: str, env_py: str, versions: dict[str, str]) -> Path:
     """A throwaway Alembic project (alembic.ini, env.py, versions/); returns the ini path."""
     (root / "versions").mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from lintdb.rules.ldb101_raw_connection_on_commit_drop import RawConnectionOnCommitDrop as Rule
+from lintdb.rules.ldb101_raw_connection_on_commit_drop import (
+    RawConnectionOnCommitDrop as Rule,
+)
 from tests.proof.support import asyncpg_dsn, lintdb_fix, load
 
 RECORDS = [(1, "a"), (2, "b"), (3, "c")]

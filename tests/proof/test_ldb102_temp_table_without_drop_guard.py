@@ -13,7 +13,9 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from lintdb.rules.ldb102_temp_table_without_drop_guard import TempTableWithoutDropGuard as Rule
+from lintdb.rules.ldb102_temp_table_without_drop_guard import (
+    TempTableWithoutDropGuard as Rule,
+)
 from tests.proof.support import asyncpg_dsn, lintdb_fix, load
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from lintdb.rules.ldb104_cursor_outside_transaction import CursorOutsideTransaction as Rule
+from lintdb.rules.ldb104_cursor_outside_transaction import (
+    CursorOutsideTransaction as Rule,
+)
 from tests.proof.support import lintdb_fix, load
 
 NAMES = ["n1", "n2", "n3", "n4", "n5"]

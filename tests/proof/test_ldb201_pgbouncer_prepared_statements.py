@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from lintdb.rules.ldb201_pgbouncer_prepared_statements import PgbouncerPreparedStatements as Rule
-from tests.proof.collisions import assert_all_correct, assert_collisions, hammer, pointed_at
+from lintdb.rules.ldb201_pgbouncer_prepared_statements import (
+    PgbouncerPreparedStatements as Rule,
+)
+from tests.proof.collisions import (
+    assert_all_correct,
+    assert_collisions,
+    hammer,
+    pointed_at,
+)
 from tests.proof.conftest import Server
 from tests.proof.support import lintdb_fix, load
 

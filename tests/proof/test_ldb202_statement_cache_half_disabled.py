@@ -12,7 +12,9 @@ from pathlib import Path
 import asyncpg
 import sqlalchemy.exc
 
-from lintdb.rules.ldb202_statement_cache_half_disabled import StatementCacheHalfDisabled as Rule
+from lintdb.rules.ldb202_statement_cache_half_disabled import (
+    StatementCacheHalfDisabled as Rule,
+)
 from tests.proof.collisions import assert_all_correct, hammer, pointed_at
 from tests.proof.conftest import Server
 from tests.proof.support import lintdb_fix

@@ -10,7 +10,9 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
 
-from lintdb.rules.ldb205_autocommit_in_application_code import AutocommitInApplicationCode as Rule
+from lintdb.rules.ldb205_autocommit_in_application_code import (
+    AutocommitInApplicationCode as Rule,
+)
 from tests.proof.conftest import Server
 from tests.proof.support import load
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from lintdb.diagnostics import Applicability
-from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted as Rule
-from tests.proof.support import alembic, alembic_project, asyncpg_dsn, lintdb_fix
+from lintdb.rules.ldb301_migrations_never_committed import (
+    MigrationsNeverCommitted as Rule,
+)
+from tests.proof.support import (
+    alembic,
+    alembic_project,
+    alembic_url,
+    lintdb_fix,
+    public_tables_and_versions,
+)
 
 MIGRATION = '''
 import sqlalchemy as sa
@@ -31,27 +38,8 @@ def downgrade():
 '''
 
 
-def _url(dsn: str, env_py: str) -> str:
-    return asyncpg_dsn(dsn) if "async_engine_from_config" in env_py else dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
-
-
-def _state(dsn: str) -> tuple[list[str], list[str]]:
-    con = psycopg2.connect(dsn)
-    try:
-        with con.cursor() as cur:
-            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")
-            tables = [r[0] for r in cur.fetchall()]
-            versions = []
-            if "alembic_version" in tables:
-                cur.execute("SELECT version_num FROM alembic_version")
-                versions = [r[0] for r in cur.fetchall()]
-            return tables, versions
-    finally:
-        con.close()
-
-
 def _upgrade(env_py: str, dsn: str, root: Path) -> str:
-    ini = alembic_project(root, _url(dsn, env_py), env_py, {"0001_create.py": MIGRATION})
+    ini = alembic_project(root, alembic_url(dsn, env_py), env_py, {"0001_create.py": MIGRATION})
     result = alembic(ini, "upgrade", "head")
     assert result.returncode == 0, result.stderr
     return result.stderr
@@ -62,15 +50,15 @@ def test_bad_env_reports_success_and_commits_nothing_and_fix_works(index: int, p
     case = Rule.INVALID[index]
     log = _upgrade(case.source(), pg_dsn, tmp_path / "bad")
     assert "Running upgrade  -> 0001" in log
-    assert _state(pg_dsn) == ([], [])
+    assert public_tables_and_versions(pg_dsn) == ([], [])
     config = "".join(f'{k} = "{v}"\n' for k, v in case.options.items())
     fixed = lintdb_fix(case.source(), tmp_path / "fix", unsafe=case.applicability == Applicability.UNSAFE, config=config)
     assert fixed == case.fixed_source()
     _upgrade(fixed, pg_dsn, tmp_path / "fixed")
-    assert _state(pg_dsn) == (["alembic_version", "t1", "t2"], ["0001"])
+    assert public_tables_and_versions(pg_dsn) == (["alembic_version", "t1", "t2"], ["0001"])
 
 
 @pytest.mark.parametrize("index", range(len(Rule.VALID)))
 def test_near_miss_env_commits(index: int, pg_dsn: str, tmp_path: Path) -> None:
     _upgrade(Rule.VALID[index].source(), pg_dsn, tmp_path)
-    assert _state(pg_dsn) == (["alembic_version", "t1", "t2"], ["0001"])
+    assert public_tables_and_versions(pg_dsn) == (["alembic_version", "t1", "t2"], ["0001"])

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTableGuard as Rule
+from lintdb.rules.ldb303_batch_without_tmp_table_guard import (
+    BatchWithoutTmpTableGuard as Rule,
+)
 from lintdb.rules.ldb303_batch_without_tmp_table_guard import tmp_table_name
 from tests.proof.support import alembic, alembic_project, lintdb_fix
 

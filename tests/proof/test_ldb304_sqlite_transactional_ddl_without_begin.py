@@ -8,7 +8,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import SqliteTransactionalDdlWithoutBegin as Rule
+from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import (
+    SqliteTransactionalDdlWithoutBegin as Rule,
+)
 from tests.proof.support import alembic, alembic_project
 
 MIGRATION = '''
