@@ -29,12 +29,14 @@ class Origin:
     """`sa` (a SQLAlchemy AsyncConnection), `raw` (its pool proxy from `get_raw_connection()`),
     `borrowed` (the asyncpg connection under it), `plain` asyncpg, `pool` / `custom-pool` (asyncpg pools,
     the latter with a `record_class=`), `statement` (a prepared statement of ``connection``), `record` /
-    `records` (asyncpg rows). ``sa``/``session`` name the SQLAlchemy objects."""
+    `records` (asyncpg rows). ``sa``/``session`` name the SQLAlchemy objects; ``init`` is set for asyncpg
+    pools made with an `init=` callback (which may register type codecs) and their connections."""
 
     kind: str
     sa: str | None = None
     session: str | None = None
     connection: str | None = None
+    init: bool = False
 
 
 class Tracker:
@@ -91,10 +93,11 @@ class Tracker:
     def _origin(self, value: cst.BaseExpression) -> Origin | None:
         if isinstance(value, cst.Call):
             custom = any(a.keyword and a.keyword.value == "record_class" for a in value.args)
+            init = any(a.keyword and a.keyword.value == "init" for a in value.args)
             if self.qualified(value.func) & ASYNCPG_CONNECT:
                 return None if custom else Origin("plain")
             if self.qualified(value.func) & ASYNCPG_CREATE_POOL:
-                return Origin("custom-pool" if custom else "pool")
+                return Origin("custom-pool" if custom else "pool", init=init)
             if not isinstance(value.func, cst.Attribute):
                 return None
             receiver, method = dotted(value.func.value), value.func.attr.value
@@ -107,7 +110,7 @@ class Tracker:
                 if method == "prepare":
                     return Origin("statement", connection=receiver)
             if method == "acquire":
-                return None if owner is not None and owner.kind == "custom-pool" else Origin("plain")
+                return None if owner is not None and owner.kind == "custom-pool" else Origin("plain", init=owner is not None and owner.init)
             if method == "connection" and receiver:
                 return Origin("sa", receiver, receiver)
             if method in ("connect", "begin") and receiver:

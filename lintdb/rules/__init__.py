@@ -8,6 +8,7 @@ from lintdb.rules.ldb102_temp_table_without_drop_guard import TempTableWithoutDr
 from lintdb.rules.ldb103_sql_in_list_parameter import SqlInListParameter
 from lintdb.rules.ldb104_cursor_outside_transaction import CursorOutsideTransaction
 from lintdb.rules.ldb105_record_attribute_access import RecordAttributeAccess
+from lintdb.rules.ldb106_json_codec_mismatch import JsonCodecMismatch
 from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError
 from lintdb.rules.ldb201_pgbouncer_prepared_statements import (
     PgbouncerPreparedStatements,
@@ -33,6 +34,7 @@ RULES: tuple[type[LintRule], ...] = (
     SqlInListParameter,
     CursorOutsideTransaction,
     RecordAttributeAccess,
+    JsonCodecMismatch,
     SqlSyntaxError,
     PgbouncerPreparedStatements,
     StatementCacheHalfDisabled,
