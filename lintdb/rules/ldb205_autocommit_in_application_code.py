@@ -6,7 +6,7 @@ import re
 
 import libcst as cst
 import pglast
-from libcst.metadata import ParentNodeProvider
+from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
 
 from lintdb.cst_helpers import string_value, unwrap_await
 from lintdb.flow import all_calls
@@ -44,29 +44,29 @@ def transfer_example(engine_args: str = "", opener: str = "begin()") -> str:
     return _TRANSFER.format(engine_args=engine_args, opener=opener)
 
 
-def _needs_autocommit(sql: str) -> bool:
-    """Whether PostgreSQL refuses to run every statement of the text inside a transaction block."""
-    parsed = statements(sql)
-    return bool(parsed) and all(_outside_transaction_only(raw.stmt) for raw in parsed)
+WRITES = (pglast.ast.InsertStmt, pglast.ast.UpdateStmt, pglast.ast.DeleteStmt, pglast.ast.MergeStmt)
+ENGINE_FACTORIES = frozenset(
+    {
+        "sqlalchemy.create_engine",
+        "sqlalchemy.engine.create_engine",
+        "sqlalchemy.engine_from_config",
+        "sqlalchemy.ext.asyncio.create_async_engine",
+        "sqlalchemy.ext.asyncio.async_engine_from_config",
+    }
+)
 
 
-def _outside_transaction_only(stmt: pglast.ast.Node | None) -> bool:
-    if isinstance(stmt, (pglast.ast.VacuumStmt, pglast.ast.CreatedbStmt, pglast.ast.DropdbStmt, pglast.ast.AlterSystemStmt)):
-        return True
-    if isinstance(stmt, (pglast.ast.CreateTableSpaceStmt, pglast.ast.DropTableSpaceStmt)):
-        return True
-    if isinstance(stmt, (pglast.ast.IndexStmt, pglast.ast.DropStmt)):
-        return bool(stmt.concurrent)
-    if isinstance(stmt, pglast.ast.ReindexStmt):
-        return any(getattr(option, "defname", None) == "concurrently" for option in stmt.params or ())
-    return False
+def _writes(sql: str) -> bool:
+    """Whether the SQL text changes rows."""
+    return any(isinstance(raw.stmt, WRITES) for raw in statements(sql))
 
 
 class AutocommitInApplicationCode(LintRule):
     """
     ## What it does
-    Checks for `isolation_level="AUTOCOMMIT"` (on an engine, in `execution_options`, on a connection)
-    outside migration code (files that import Alembic).
+    Checks for `isolation_level="AUTOCOMMIT"` outside migration code (files that import Alembic): on an
+    engine (`create_engine`, `create_async_engine`, `engine_from_config`), or in the `execution_options`
+    of a `with` block that runs several statements, one of which writes rows.
 
     ## Why is this bad?
     In AUTOCOMMIT every statement commits on its own, and `engine.begin()` / `session.commit()` no longer
@@ -86,9 +86,9 @@ class AutocommitInApplicationCode(LintRule):
     engine = create_engine(url)
     ```
 
-    A block that only runs statements PostgreSQL refuses inside a transaction (`VACUUM`, `CREATE INDEX
-    CONCURRENTLY`, `REINDEX … CONCURRENTLY`, `CREATE DATABASE`, ...) is not reported: that is what
-    AUTOCOMMIT is for.
+    A block that runs one statement, or only statements that write no rows (`VACUUM`, `CREATE INDEX
+    CONCURRENTLY`, `CREATE DATABASE`, ...), is not reported: that is what AUTOCOMMIT is for. Neither
+    is a connection switched to AUTOCOMMIT outside a `with` block, where lintdb cannot see what runs.
 
     ## Fix safety
     There is no fix: whether the code relies on each statement committing is for its author to decide.
@@ -102,7 +102,7 @@ class AutocommitInApplicationCode(LintRule):
     NAME = "autocommit-in-application-code"
     MESSAGE = "AUTOCOMMIT in application code commits each statement on its own"
     TRIGGER = re.compile(r"AUTOCOMMIT", re.IGNORECASE)
-    METADATA_DEPENDENCIES = (ParentNodeProvider,)
+    METADATA_DEPENDENCIES = (ParentNodeProvider, QualifiedNameProvider)
 
     VALID = (
         Valid(transfer_example()),
@@ -125,15 +125,23 @@ class AutocommitInApplicationCode(LintRule):
         self.migration = ALEMBIC_IMPORT.search(node.code) is not None
         self.constants = module_constants(node)
 
+    def _qualified(self, node: cst.CSTNode) -> set[str]:
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
     def visit_Arg(self, node: cst.Arg) -> None:
         if self.migration or node.keyword is None or node.keyword.value != "isolation_level":
             return
         if (string_value(node.value) or "").upper() != "AUTOCOMMIT":
             return
-        block = self._with_block(node)
-        if block is not None and self._maintenance_only(block):
-            return
-        self.report(node, "`isolation_level=\"AUTOCOMMIT\"` outside migrations: each statement commits on its own, so `begin()`/`commit()` group nothing and a failure halfway leaves the first statements committed")
+        call = self.get_metadata(ParentNodeProvider, node)
+        if isinstance(call, cst.Call) and self._qualified(call.func) & ENGINE_FACTORIES:
+            where = "on the engine: every statement of the application commits on its own"
+        else:
+            block = self._with_block(node)
+            if block is None or not self._several_statements_with_writes(block):
+                return
+            where = "on a connection that runs several statements"
+        self.report(node, f"`isolation_level=\"AUTOCOMMIT\"` {where}, so `begin()`/`commit()` group nothing and a failure halfway leaves the first statements committed")
 
     def _with_block(self, node: cst.CSTNode) -> cst.With | None:
         """The `with` statement whose item holds the argument, if any."""
@@ -146,15 +154,15 @@ class AutocommitInApplicationCode(LintRule):
             current = parent
         return None
 
-    def _maintenance_only(self, block: cst.With) -> bool:
-        """Every statement executed in the block is one PostgreSQL refuses inside a transaction."""
+    def _several_statements_with_writes(self, block: cst.With) -> bool:
+        """The block executes two statements or more, and one of them changes rows."""
         texts = []
         for call in all_calls(block.body):
             if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("execute", "exec_driver_sql") and call.args:
                 value = unwrap_await(call.args[0].value)
-                if isinstance(value, cst.Call) and value.args:  # text("...")
+                is_text = isinstance(value, cst.Call) and bool(value.args)  # text("...")
+                if isinstance(value, cst.Call) and is_text:
                     value = value.args[0].value
                 sql = sql_string(value, self.constants)
-                texts.append(sql.text if sql else "")
-        return bool(texts) and all(_needs_autocommit(text) for text in texts)
-
+                texts.append("" if sql is None else sql.with_binds_as_params().text if is_text else sql.text)
+        return len(texts) >= 2 and any(_writes(text) for text in texts)

@@ -7,7 +7,7 @@ import re
 import libcst as cst
 from libcst.metadata import ParentNodeProvider
 
-from lintdb.cst_helpers import string_value
+from lintdb.cst_helpers import dotted, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.rules.ldb301_migrations_never_committed import async_env, sync_env
@@ -22,7 +22,7 @@ class MigrationsAutocommit(LintRule):
     """
     ## What it does
     Checks for `isolation_level="AUTOCOMMIT"` in an Alembic env.py (a file that calls
-    `context.configure()`): on the migration connection, its engine, or its `execution_options`.
+    `context.configure(...)`): on the migration connection, its engine, or its `execution_options`.
     Not in the default selection: select it with `--select LDB302` or `ALL`. Silent in projects that
     chose `alembic-env-fix = "autocommit"`.
 
@@ -85,14 +85,24 @@ class MigrationsAutocommit(LintRule):
         ),
     )
 
+    def visit_Module(self, node: cst.Module) -> None:
+        self.settings: list[cst.Arg] = []
+        self.configures = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.configures |= (dotted(node.func) or "").endswith("context.configure")
+
     def visit_Arg(self, node: cst.Arg) -> None:
-        if self.options.alembic_env_fix == "autocommit":
-            return  # the project chose AUTOCOMMIT for LDB301's fix
-        if node.keyword is None or node.keyword.value != "isolation_level" or (string_value(node.value) or "").upper() != "AUTOCOMMIT":
-            return
-        call = self.get_metadata(ParentNodeProvider, node)
-        fix = FixSpec((self._removal(node, call),), Applicability.UNSAFE, self.FIX_TITLE) if isinstance(call, cst.Call) else None
-        self.report(node, f"{self.MESSAGE} (`DuplicateTableError` on the rerun); commit after early statements instead (LDB301)", fix=fix)
+        if node.keyword is not None and node.keyword.value == "isolation_level" and (string_value(node.value) or "").upper() == "AUTOCOMMIT":
+            self.settings.append(node)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        if not self.configures or self.options.alembic_env_fix == "autocommit":
+            return  # not an env.py, or the project chose AUTOCOMMIT for LDB301's fix
+        for arg in self.settings:
+            call = self.get_metadata(ParentNodeProvider, arg)
+            fix = FixSpec((self._removal(arg, call),), Applicability.UNSAFE, self.FIX_TITLE) if isinstance(call, cst.Call) else None
+            self.report(arg, f"{self.MESSAGE} (`DuplicateTableError` on the rerun); commit after early statements instead (LDB301)", fix=fix)
 
     def _removal(self, arg: cst.Arg, call: cst.Call) -> Replace:
         """Drop the argument; drop an `execution_options()` call it was the only argument of."""

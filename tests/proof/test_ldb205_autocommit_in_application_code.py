@@ -24,7 +24,7 @@ def _on_server(source: str, server: Server) -> types.ModuleType:
 def _balances_after_failed_transfer(module: types.ModuleType) -> list[int]:
     """Account 2 may hold at most 100: moving 50 into it (at 80) fails on the second statement."""
     try:
-        with module.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with module.engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS account"))
             conn.execute(text("CREATE TABLE account (id int PRIMARY KEY, balance int CHECK (balance <= 100))"))
             conn.execute(text("INSERT INTO account VALUES (1, 100), (2, 80)"))
