@@ -14,8 +14,9 @@ import libcst as cst
 from lintdb.cst_helpers import dotted, unwrap_await
 
 # The text test for files that can hold an asyncpg connection: an asyncpg import, a driver connection
-# borrowed from SQLAlchemy, or a pool's `acquire()`.
-ASYNCPG_IN_FILE = r"(?m)^[ \t]*(?:import|from)[ \t]+asyncpg\b|driver_connection|\.acquire\("
+# borrowed from SQLAlchemy, or a pool's `acquire()` awaited or entered with `async with`.
+ASYNCPG_IN_FILE = r"(?m)^[ \t]*(?:import|from)[ \t]+asyncpg\b|driver_connection|(?:await|async with)[ \t]+[\w.]+\.acquire\("
+ASYNCPG_GATE = ("asyncpg", "driver_connection", ".acquire(")
 ASYNCPG_CONNECT = frozenset({"asyncpg.connect", "asyncpg.connection.connect"})
 ASYNCPG_CREATE_POOL = frozenset({"asyncpg.create_pool", "asyncpg.pool.create_pool"})
 ASYNCPG_CONNECTION_TYPES = frozenset({"asyncpg.Connection", "asyncpg.connection.Connection", "asyncpg.pool.PoolConnectionProxy"})

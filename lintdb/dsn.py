@@ -3,7 +3,7 @@ and what the host and port say about it (PgBouncer or not)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 import libcst as cst
@@ -15,14 +15,20 @@ PGBOUNCER_PORT = 6432
 PGBOUNCER_HOST_WORDS = ("pgbouncer", "pooler")
 
 
-def url_text(node: cst.BaseExpression | None, constants: Mapping[str, cst.BaseExpression], qualified: Callable[[cst.CSTNode], set[str]]) -> str | None:
-    """The URL a literal, a module constant, or `os.environ.get(NAME, default)` holds (the default)."""
-    if isinstance(node, cst.Name) and node.value in constants:
-        node = constants[node.value]
+Resolve = Callable[[cst.Name], "cst.BaseExpression | None"]
+
+
+def url_text(node: cst.BaseExpression | None, resolve: Resolve, qualified: Callable[[cst.CSTNode], set[str]], depth: int = 0) -> str | None:
+    """The URL a literal holds, or a name assigned once (in the function or the module, through
+    ``resolve``), or `os.environ.get(NAME, default)` / `os.getenv` (the default)."""
+    if depth > 5:
+        return None
+    if isinstance(node, cst.Name):
+        node = resolve(node)
     if isinstance(node, cst.Call) and qualified(node.func) & ENVIRON_GETTERS:
         default = call_arg(node, 1, "default")
-        return url_text(default.value, constants, qualified) if default else None
-    return string_value(node)
+        return url_text(default.value, resolve, qualified, depth + 1) if default else None
+    return url_text(node, resolve, qualified, depth + 1) if isinstance(node, cst.Name) else string_value(node)
 
 
 def url_query(url: str) -> dict[str, list[str]]:

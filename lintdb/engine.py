@@ -12,6 +12,7 @@ from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
 from lintdb.diagnostics import Applicability, Diagnostic, Edit, Fix
 from lintdb.fixes import apply_fixes, build_fix
 from lintdb.noqa import Suppressions, parse_suppressions
+from lintdb.prefilter import without_docstrings
 from lintdb.rule import LintRule, Report, RuleOptions, Span
 from lintdb.rules import RULES_BY_CODE
 from lintdb.source import SourceText
@@ -67,19 +68,14 @@ def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], optio
     if len(text) > MAX_PARSE_CHARS:
         raise SourceError(f"too large to parse ({len(text) / 1e6:.1f} million characters, limit {MAX_PARSE_CHARS // 1_000_000} million); exclude it with `extend-exclude`")
     module = parse(text)
-    code = module.code
-    # LibCST drops a backslash continuation on line 1 and a lone "\r" at the end; offsets shift by the former.
-    shift = 0 if text.startswith(code) else text.find(code)
-    if shift < 0:
-        raise SourceError("LibCST cannot reproduce this file exactly, so it is not checked; please report this")
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    visitors = [rule(options) for rule in rules]
+    visitors = [rule(options, module) for rule in rules]
     try:
         wrapper.visit_batched(visitors)
     except Exception:
         visitors = []
         for rule in rules:
-            alone = rule(options)
+            alone = rule(options, module)
             try:
                 wrapper.visit_batched([alone])
             except Exception as error:
@@ -89,6 +85,11 @@ def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], optio
     reports = [r for v in visitors for r in v.reports]
     if not reports:
         return []
+    code = module.code  # regenerated only for files with findings: it costs a walk of the whole tree
+    # LibCST drops a backslash continuation on line 1 and a lone "\r" at the end; offsets shift by the former.
+    shift = 0 if text.startswith(code) else text.find(code)
+    if shift < 0:
+        raise SourceError("LibCST cannot reproduce this file exactly, so it is not checked; please report this")
     spans = wrapper.resolve(ByteSpanPositionProvider)
     to_char = SourceText(code).char_offsets()
 
@@ -175,12 +176,16 @@ def _crash_errors(crashes: dict[str, str], errors: list[str] | None) -> list[Dia
 def lint_source(text: str, settings: FileSettings, errors: list[str] | None = None) -> list[Diagnostic]:
     """Every unsuppressed diagnostic of one source text, sorted by position.
 
-    Rules whose trigger does not occur in the text are skipped, and a text no rule triggers on is
-    never parsed. Raises SourceError for text LibCST cannot parse. A rule that crashes is reported in
+    Rules whose trigger does not occur in the text (docstrings aside) are skipped, and a text no rule
+    triggers on is never parsed. Raises SourceError for text LibCST cannot parse. A rule that crashes is reported in
     ``errors`` (raised as SourceError when ``errors`` is None) and the other rules' findings are kept.
     """
     rules = [RULES_BY_CODE[c] for c in sorted(settings.codes) if c != UNUSED_NOQA]
-    triggered = [r for r in rules if r.triggered(text)]
+    lowered = text.lower()
+    triggered = [r for r in rules if r.triggered(text, lowered)]
+    if triggered:
+        code = without_docstrings(text)
+        triggered = [r for r in triggered if r.triggered(code)]
     judge_noqa = UNUSED_NOQA in settings.codes and settings.honour_noqa and "LDB" in text and "noqa" in text.lower()
     if not triggered and not judge_noqa:
         return []

@@ -3,13 +3,13 @@ settings given in the URL or `connect_args`, and the edit that adds missing sett
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libcst as cst
 
 from lintdb.cst_helpers import call_arg, string_value
-from lintdb.dsn import url_query, url_text
+from lintdb.dsn import Resolve, url_query, url_text
 
 CREATE_ASYNC_ENGINE = frozenset({"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"})
 CACHE_SETTINGS = ("statement_cache_size", "prepared_statement_cache_size")
@@ -25,12 +25,12 @@ class AsyncpgEngine:
     zeroed: frozenset[str]
 
 
-def asyncpg_engine(call: cst.Call, constants: Mapping[str, cst.BaseExpression], qualified: Callable[[cst.CSTNode], set[str]]) -> AsyncpgEngine | None:
+def asyncpg_engine(call: cst.Call, resolve: Resolve, qualified: Callable[[cst.CSTNode], set[str]]) -> AsyncpgEngine | None:
     """The call as an asyncpg engine, or None (another call or driver, or `connect_args` built elsewhere)."""
     if not qualified(call.func) & CREATE_ASYNC_ENGINE:
         return None
     url_arg = call_arg(call, 0, "url")
-    url = url_text(url_arg.value, constants, qualified) if url_arg else None
+    url = url_text(url_arg.value, resolve, qualified) if url_arg else None
     if url is None or "+asyncpg" not in url.split("://")[0]:
         return None
     values = {name: found[-1] for name, found in url_query(url).items() if name in CACHE_SETTINGS}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import libcst as cst
+from libcst.metadata import Assignment, QualifiedNameProvider, ScopeProvider
 
 from lintdb.diagnostics import Applicability
 
@@ -122,12 +123,16 @@ class LintRule(cst.BatchableCSTVisitor):
     DEFAULT_ENABLED: ClassVar[bool] = True
     TRIGGER: ClassVar[re.Pattern[str]]
     REQUIRES: ClassVar[tuple[re.Pattern[str], ...]] = ()
+    # Lower-case words one of which any triggering text contains: a plain substring test that spares
+    # the regular expressions most files (they are slow on large texts).
+    GATE: ClassVar[tuple[str, ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
-    def __init__(self, options: RuleOptions) -> None:
+    def __init__(self, options: RuleOptions, module: cst.Module) -> None:
         super().__init__()
         self.options = options
+        self.module = module
         self.reports: list[Report] = []
 
     def report(
@@ -141,9 +146,39 @@ class LintRule(cst.BatchableCSTVisitor):
         span = node if isinstance(node, Span) else Span(node)
         self.reports.append(Report(self.CODE, span, message or self.MESSAGE, fix))
 
+    def qualified(self, node: cst.CSTNode) -> set[str]:
+        """The qualified names an expression may stand for (`pg.connect` -> `asyncpg.connect` after
+        `import asyncpg as pg`). Rules that call it declare QualifiedNameProvider."""
+        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+
+    def assigned_value(self, name: cst.Name) -> cst.BaseExpression | None:
+        """The value of the one `name = value` visible where ``name`` is used (function or module),
+        else None. Rules that call it declare ScopeProvider."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return None
+        assignments = [a for a in scope[name.value] if isinstance(a, Assignment)]
+        if len(assignments) != 1:
+            return None
+        owner = getattr(assignments[0].scope, "node", self.module)
+        if isinstance(owner, cst.Module):
+            body: Sequence[cst.BaseStatement] = owner.body
+        elif isinstance(owner, cst.FunctionDef) and isinstance(owner.body, cst.IndentedBlock):
+            body = owner.body.body
+        else:
+            return None
+        target = assignments[0].node
+        finder = _AssignmentOf(target)
+        for statement in body:
+            statement.visit(finder)
+        return finder.value
+
     @classmethod
-    def triggered(cls, text: str) -> bool:
-        """The cheap text test: could this file hold a finding? (No match means no parse.)"""
+    def triggered(cls, text: str, lowered: str | None = None) -> bool:
+        """The cheap text test: could this file hold a finding? (No match means no parse.) ``lowered``
+        is the text in lower case, for the GATE test; computed here when not given."""
+        if cls.GATE and not any(word in (text.lower() if lowered is None else lowered) for word in cls.GATE):
+            return False
         return cls.TRIGGER.search(text) is not None and all(r.search(text) for r in cls.REQUIRES)
 
     @classmethod
@@ -155,3 +190,22 @@ class LintRule(cst.BatchableCSTVisitor):
     def documentation(cls) -> str:
         """The rule's documentation in ruff's template."""
         return textwrap.dedent(cls.__doc__ or "").strip() + "\n"
+
+
+class _AssignmentOf(cst.CSTVisitor):
+    """Finds the `Assign` whose target is one given node (nested functions and classes excluded)."""
+
+    def __init__(self, target: cst.CSTNode) -> None:
+        super().__init__()
+        self.target = target
+        self.value: cst.BaseExpression | None = None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if any(t.target is self.target for t in node.targets):
+            self.value = node.value

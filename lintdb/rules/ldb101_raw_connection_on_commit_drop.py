@@ -146,6 +146,7 @@ class RawConnectionOnCommitDrop(LintRule):
     MESSAGE = "`ON COMMIT DROP` temp table on an asyncpg connection with no transaction is dropped at once"
     FIX_TITLE = "Run the statements in the session's transaction"
     FIX_AVAILABILITY = "Sometimes"
+    GATE = ("commit",)
     TRIGGER = re.compile(r"(?i)\bcommit\W{1,20}drop\b")
     REQUIRES = (re.compile(ASYNCPG_IN_FILE + "|get_raw_connection"),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
@@ -224,14 +225,13 @@ class RawConnectionOnCommitDrop(LintRule):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.module = node
         self.constants = module_constants(node)
         self.text_name, self.import_anchor = imported_name(node, TEXT_SOURCES, "text")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
-        tracker = Tracker(self._qualified, node)
+        tracker = Tracker(self.qualified, node)
         started: set[str] = set()
         steps = list(walk(statements(node.body)))
         for step in steps:
@@ -245,9 +245,6 @@ class RawConnectionOnCommitDrop(LintRule):
                     started.add(receiver)
                 if method == "execute" and origin is not None and origin.kind in ("borrowed", "plain"):
                     self._check(node, steps, step, call, receiver, origin, started)
-
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
 
     def _check(self, function: cst.FunctionDef, steps: list[Step], step: Step, call: cst.Call, receiver: str, origin: Origin, started: set[str]) -> None:
         query = call_arg(call, 0, "query")

@@ -113,7 +113,9 @@ class TempTableWithoutDropGuard(LintRule):
     MESSAGE = "A temp table created without dropping a leftover first raises `DuplicateTableError` on a reused connection"
     FIX_TITLE = "Insert `DROP TABLE IF EXISTS` before it"
     FIX_AVAILABILITY = "Sometimes"
-    TRIGGER = re.compile(r"(?i)\btemp(?:orary)?\s+table\b")
+    GATE = ("temp",)
+    TRIGGER = re.compile(r"(?i)\bcreate\s+(?:(?:local|global)\s+)?temp(?:orary)?\s+table\b")
+    REQUIRES = (re.compile(r"\.(?:execute|exec_driver_sql)\("),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
@@ -166,11 +168,8 @@ class TempTableWithoutDropGuard(LintRule):
     def visit_Module(self, node: cst.Module) -> None:
         self.constants = module_constants(node)
 
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        tracker = Tracker(self._qualified, node)
+        tracker = Tracker(self.qualified, node)
         steps = list(walk(statements(node.body)))
         own: set[str] = set()
         finally_drops = {t for step in steps if isinstance(step.statement, (cst.Try, cst.TryStar)) and step.statement.finalbody for t in self._drops(statements(step.statement.finalbody.body))}
@@ -196,7 +195,7 @@ class TempTableWithoutDropGuard(LintRule):
         if argument is None:
             return None
         value, style = argument.value, "driver"
-        if isinstance(value, cst.Call) and self._qualified(value.func) & SQLALCHEMY_TEXT and value.args:
+        if isinstance(value, cst.Call) and self.qualified(value.func) & SQLALCHEMY_TEXT and value.args:
             value, style = value.args[0].value, "text"
         sql = sql_string(value, self.constants)
         return (sql.text, style) if sql is not None else None
@@ -218,7 +217,7 @@ class TempTableWithoutDropGuard(LintRule):
         return {
             name
             for small in statement.body
-            if isinstance(small, cst.Assign) and isinstance(value := unwrap_await(small.value), cst.Call) and self._qualified(value.func) & ASYNCPG_CONNECT
+            if isinstance(small, cst.Assign) and isinstance(value := unwrap_await(small.value), cst.Call) and self.qualified(value.func) & ASYNCPG_CONNECT
             for target in small.targets
             if (name := dotted(target.target))
         }

@@ -7,7 +7,7 @@ import re
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from lintdb.connections import ASYNCPG_IN_FILE, ASYNCPG_KINDS, Tracker
+from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE, ASYNCPG_KINDS, Tracker
 from lintdb.cst_fixes import wrap_in_transaction
 from lintdb.cst_helpers import dotted, statements, unwrap_await
 from lintdb.diagnostics import Applicability
@@ -111,6 +111,7 @@ class CursorOutsideTransaction(LintRule):
     MESSAGE = "asyncpg cursor outside a transaction raises `NoActiveSQLTransactionError`"
     FIX_TITLE = "Run the statements inside `async with con.transaction():`"
     FIX_AVAILABILITY = "Always"
+    GATE = ASYNCPG_GATE
     TRIGGER = re.compile(r"\.cursor\(")
     REQUIRES = (re.compile(ASYNCPG_IN_FILE),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
@@ -138,13 +139,10 @@ class CursorOutsideTransaction(LintRule):
         Invalid(cursor_example(_AFTER_BLOCK), positions=[(10, 22)]),
     )
 
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
-        tracker = Tracker(self._qualified, node)
+        tracker = Tracker(self.qualified, node)
         closed: dict[str, cst.With] = {}  # cursor name -> the transaction block it was created in
         for step in walk(statements(node.body)):
             self._check_closed(step, closed)

@@ -7,7 +7,7 @@ import re
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from lintdb.connections import ASYNCPG_IN_FILE, Tracker
+from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE, Tracker
 from lintdb.cst_helpers import dotted, python_string, statements
 from lintdb.diagnostics import Applicability
 from lintdb.flow import walk
@@ -89,6 +89,7 @@ class RecordAttributeAccess(LintRule):
     MESSAGE = "asyncpg Record has no attributes; use `row[\"column\"]`"
     FIX_TITLE = "Subscript the record"
     FIX_AVAILABILITY = "Always"
+    GATE = ASYNCPG_GATE
     TRIGGER = re.compile(r"\.fetch(?:row)?\(|\.cursor\(")
     REQUIRES = (re.compile(ASYNCPG_IN_FILE),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
@@ -118,13 +119,10 @@ class RecordAttributeAccess(LintRule):
         Invalid(_LOOP.format(attr="id"), positions=[(10, 27)], fixed=_LOOP.format(attr='id').replace("row.id", 'row["id"]'), applicability=Applicability.SAFE),
     )
 
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
-        tracker = Tracker(self._qualified, node)
+        tracker = Tracker(self.qualified, node)
         for step in walk(statements(node.body)):
             finder = _Attributes()
             step.statement.visit(finder)

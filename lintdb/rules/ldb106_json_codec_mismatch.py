@@ -7,7 +7,7 @@ import re
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider
 
-from lintdb.connections import ASYNCPG_IN_FILE, Origin, Tracker
+from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE, Origin, Tracker
 from lintdb.cst_helpers import dotted, statements, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.flow import calls_in, walk
@@ -127,6 +127,7 @@ class JsonCodecMismatch(LintRule):
     MESSAGE = "json values are decoded differently on this connection"
     FIX_TITLE = "Use the value as the connection returns it"
     FIX_AVAILABILITY = "Sometimes"
+    GATE = ASYNCPG_GATE
     TRIGGER = re.compile(r"json|\]\s*\[\s*[\"']|,\s*(?:\{|dict\()")
     REQUIRES = (re.compile(ASYNCPG_IN_FILE),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
@@ -142,13 +143,10 @@ class JsonCodecMismatch(LintRule):
         Invalid(plain_example('json.dumps({"k": 2})', 'row["doc"]["k"]'), positions=[(11, 16)]),
     )
 
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
-        tracker = Tracker(self._qualified, node)
+        tracker = Tracker(self.qualified, node)
         codecs: set[str] = set()
         for step in walk(statements(node.body)):
             for call in calls_in(step.statement):
@@ -169,7 +167,7 @@ class JsonCodecMismatch(LintRule):
         return connection is not None and connection.kind == "plain" and not connection.init and name not in codecs
 
     def _check_call(self, call: cst.Call, tracker: Tracker, codecs: set[str]) -> None:
-        if self._qualified(call.func) & JSON_LOADS and call.args and isinstance(value := call.args[0].value, cst.Subscript):
+        if self.qualified(call.func) & JSON_LOADS and call.args and isinstance(value := call.args[0].value, cst.Subscript):
             connection = self._connection(tracker.resolve(value.value), tracker)
             if connection is not None and connection.kind == "borrowed":
                 fix = FixSpec((Replace(call, value),), Applicability.DISPLAY_ONLY, "Drop `json.loads()`: the value is already decoded")

@@ -72,6 +72,7 @@ class SqlSyntaxError(LintRule):
     NAME = "sql-syntax-error"
     MESSAGE = "PostgreSQL rejects this SQL"
     # A checked call with a SQL literal, or a module-level constant holding one.
+    GATE = ("fetch", "prepare", "cursor", "copy_from_query", "execute", "text(", *_KEYWORDS.split("|"))
     TRIGGER = re.compile(
         rf"(?:\.(?:fetch\w*|prepare|cursor|copy_from_query|execute\w*)|\btext)\(\s*[rRfFuU]{{0,2}}[\"']+\s*(?i:{_KEYWORDS})\s"
         rf"|^\w+\s*(?::[^=\n]+)?=\s*\(?\s*[rRfFuU]{{0,2}}[\"']+\s*(?i:{_KEYWORDS})\s",
@@ -156,11 +157,11 @@ class SqlSyntaxError(LintRule):
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in ASYNCPG_ONLY_METHODS:
             self._check(node, "query", binds=False)
-        elif self.check_text and {q.name for q in self.get_metadata(QualifiedNameProvider, node.func, set())} & SQLALCHEMY_TEXT:
+        elif self.check_text and self.qualified(node.func) & SQLALCHEMY_TEXT:
             self._check(node, "text", binds=True)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        tracker = Tracker(lambda n: {q.name for q in self.get_metadata(QualifiedNameProvider, n, set())}, node)
+        tracker = Tracker(self.qualified, node)
         for step in walk(statements(node.body)):
             for call in calls_in(step.statement):
                 if isinstance(call.func, cst.Attribute) and call.func.attr.value in TRACED_METHODS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from lintdb.connections import ASYNCPG_CONNECT, ASYNCPG_CREATE_POOL
 from lintdb.cst_helpers import call_arg, string_value
@@ -19,7 +19,6 @@ from lintdb.engine_args import (
     with_zero_settings,
 )
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
-from lintdb.sqltext import module_constants
 
 _ASYNCPG = '''
 import asyncpg
@@ -107,9 +106,10 @@ class PgbouncerPreparedStatements(LintRule):
     MESSAGE = "asyncpg's statement cache behind PgBouncer in transaction mode makes prepared statements collide"
     FIX_TITLE = "Disable the statement cache"
     FIX_AVAILABILITY = "Sometimes"
+    GATE = ("6432", "bouncer", "pooler")
     TRIGGER = re.compile(r"6432|pgbouncer|pooler|bouncer", re.IGNORECASE)
     REQUIRES = (re.compile(r"asyncpg"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(asyncpg_example("DSN, statement_cache_size=0")),
@@ -158,21 +158,15 @@ class PgbouncerPreparedStatements(LintRule):
         ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(node)
-
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
     def visit_Call(self, node: cst.Call) -> None:
-        if self._qualified(node.func) & (ASYNCPG_CONNECT | ASYNCPG_CREATE_POOL):
+        if self.qualified(node.func) & (ASYNCPG_CONNECT | ASYNCPG_CREATE_POOL):
             self._check_asyncpg(node)
-        elif (engine := asyncpg_engine(node, self.constants, self._qualified)) is not None:
+        elif (engine := asyncpg_engine(node, self.assigned_value, self.qualified)) is not None:
             self._check_engine(engine)
 
     def _check_asyncpg(self, call: cst.Call) -> None:
         dsn = call_arg(call, 0, "dsn")
-        url = url_text(dsn.value, self.constants, self._qualified) if dsn else None
+        url = url_text(dsn.value, self.assigned_value, self.qualified) if dsn else None
         host, port = call_arg(call, None, "host"), call_arg(call, None, "port")
         host_text = string_value(host.value) if host else None
         port_number = int(port.value.value) if port and isinstance(port.value, cst.Integer) else None

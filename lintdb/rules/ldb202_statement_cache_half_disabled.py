@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from lintdb.diagnostics import Applicability
 from lintdb.engine_args import asyncpg_engine, with_zero_settings
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.rules.ldb201_pgbouncer_prepared_statements import engine_example
-from lintdb.sqltext import module_constants
 
 STATEMENT, PREPARED = "statement_cache_size", "prepared_statement_cache_size"
 
@@ -73,9 +72,10 @@ class StatementCacheHalfDisabled(LintRule):
     MESSAGE = "Only one of asyncpg's two statement caches is disabled"
     FIX_TITLE = "Disable the other cache too"
     FIX_AVAILABILITY = "Always"
+    GATE = ("statement_cache_size",)
     TRIGGER = re.compile(r"statement_cache_size")
     REQUIRES = (re.compile(r"asyncpg"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(rows_example(f'"{STATEMENT}": 0, "{PREPARED}": 0')),
@@ -87,11 +87,8 @@ class StatementCacheHalfDisabled(LintRule):
         Invalid(rows_example(f'"{STATEMENT}": 0'), positions=[(4, 10)], fixed=rows_example(f'"{STATEMENT}": 0, "{PREPARED}": 0'), applicability=Applicability.SAFE),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(node)
-
     def visit_Call(self, node: cst.Call) -> None:
-        engine = asyncpg_engine(node, self.constants, lambda n: {q.name for q in self.get_metadata(QualifiedNameProvider, n, set())})
+        engine = asyncpg_engine(node, self.assigned_value, self.qualified)
         if engine is None:
             return
         if STATEMENT not in engine.zeroed or PREPARED in engine.settings:

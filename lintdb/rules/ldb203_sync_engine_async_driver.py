@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from lintdb.cst_fixes import add_import, imported_name
 from lintdb.cst_helpers import call_arg
@@ -13,7 +13,6 @@ from lintdb.diagnostics import Applicability
 from lintdb.dsn import url_text
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.rules.ldb204_async_fallback import fallback_settings
-from lintdb.sqltext import module_constants
 
 ASYNC_DRIVERS = ("asyncpg", "aiosqlite", "asyncmy", "aiomysql", "psycopg_async")
 # sync factory -> its asyncio counterpart in sqlalchemy.ext.asyncio
@@ -86,9 +85,10 @@ class SyncEngineAsyncDriver(LintRule):
     MESSAGE = "A sync engine with an asyncio driver raises `MissingGreenlet` at its first connect"
     FIX_TITLE = "Use `create_async_engine`"
     FIX_AVAILABILITY = "Sometimes"
+    GATE = ("+asyncpg", "+aiosqlite", "+asyncmy", "+aiomysql", "+psycopg_async")
     TRIGGER = re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b")
     REQUIRES = (re.compile(r"create_engine|engine_from_config"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(engine_example("create_async_engine", imports="text", extra_import=ASYNC_IMPORT)),
@@ -121,22 +121,48 @@ class SyncEngineAsyncDriver(LintRule):
             ''',
             applicability=Applicability.UNSAFE,
         ),
+        Invalid(
+            '''
+            from sqlalchemy import create_engine
+
+
+            def make_engine(user):
+                url = f"postgresql+asyncpg://{user}@127.0.0.1:5432/postgres"
+                url = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+                return create_engine(url)
+
+
+            def make_reporting_engine():
+                url = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+                return create_engine(url, pool_size=1)
+            ''',
+            positions=[(12, 12)],
+            fixed='''
+            from sqlalchemy import create_engine
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+
+            def make_engine(user):
+                url = f"postgresql+asyncpg://{user}@127.0.0.1:5432/postgres"
+                url = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+                return create_engine(url)
+
+
+            def make_reporting_engine():
+                url = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+                return create_async_engine(url, pool_size=1)
+            ''',
+            applicability=Applicability.UNSAFE,
+        ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.module = node
-        self.constants = module_constants(node)
-
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
     def visit_Call(self, node: cst.Call) -> None:
-        factory = next((FACTORIES[q] for q in self._qualified(node.func) if q in FACTORIES), None)
+        factory = next((FACTORIES[q] for q in self.qualified(node.func) if q in FACTORIES), None)
         if factory is None:
             return
         from_config = factory == "async_engine_from_config"
         argument = call_arg(node, None if from_config else 0, "url")
-        url = url_text(argument.value, self.constants, self._qualified) if argument else None
+        url = url_text(argument.value, self.assigned_value, self.qualified) if argument else None
         driver = url.split("://")[0].partition("+")[2].lower() if url else ""
         if driver not in ASYNC_DRIVERS or fallback_settings(node, url):
             return  # async_fallback made this work on SQLAlchemy 2.0: LDB204's finding

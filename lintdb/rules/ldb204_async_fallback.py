@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
+from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from lintdb.cst_helpers import call_arg, string_value
 from lintdb.dsn import url_query, url_text
 from lintdb.rule import Invalid, LintRule, Valid
-from lintdb.sqltext import module_constants
 
 ENGINE_FACTORIES = frozenset(
     {
@@ -76,8 +75,9 @@ class AsyncFallback(LintRule):
     CODE = "LDB204"
     NAME = "async-fallback"
     MESSAGE = "`async_fallback` is removed in SQLAlchemy 2.1 (`TypeError` at connect) and deprecated in 2.0"
+    GATE = ("async_fallback",)
     TRIGGER = re.compile(OPTION)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(fallback_example('"postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"')),
@@ -91,17 +91,11 @@ class AsyncFallback(LintRule):
         Invalid(fallback_example('"postgresql+asyncpg://postgres@127.0.0.1:5432/postgres", async_fallback=True'), positions=[(3, 81)]),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(node)
-
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
     def visit_Call(self, node: cst.Call) -> None:
-        if not self._qualified(node.func) & ENGINE_FACTORIES:
+        if not self.qualified(node.func) & ENGINE_FACTORIES:
             return
         url_arg = call_arg(node, 0, "url")
-        url = url_text(url_arg.value, self.constants, self._qualified) if url_arg else None
+        url = url_text(url_arg.value, self.assigned_value, self.qualified) if url_arg else None
         for place, where in fallback_settings(node, url):
             failure = (
                 "`TypeError: Invalid argument(s) 'async_fallback' sent to create_engine()` when the engine is made"

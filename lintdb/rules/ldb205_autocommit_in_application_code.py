@@ -6,7 +6,7 @@ import re
 
 import libcst as cst
 import pglast
-from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
+from libcst.metadata import QualifiedNameProvider
 
 from lintdb.cst_helpers import string_value, unwrap_await
 from lintdb.flow import all_calls
@@ -101,8 +101,10 @@ class AutocommitInApplicationCode(LintRule):
     CODE = "LDB205"
     NAME = "autocommit-in-application-code"
     MESSAGE = "AUTOCOMMIT in application code commits each statement on its own"
-    TRIGGER = re.compile(r"AUTOCOMMIT", re.IGNORECASE)
-    METADATA_DEPENDENCIES = (ParentNodeProvider, QualifiedNameProvider)
+    GATE = ("autocommit",)
+    TRIGGER = re.compile(r"[\"']AUTOCOMMIT[\"']", re.IGNORECASE)
+    REQUIRES = (re.compile(r"isolation_level"),)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
         Valid(transfer_example()),
@@ -125,34 +127,22 @@ class AutocommitInApplicationCode(LintRule):
         self.migration = ALEMBIC_IMPORT.search(node.code) is not None
         self.constants = module_constants(node)
 
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+    def visit_Call(self, node: cst.Call) -> None:
+        setting = autocommit_argument(node)
+        if setting is not None and not self.migration and self.qualified(node.func) & ENGINE_FACTORIES:
+            self._report(setting, "on the engine: every statement of the application commits on its own")
 
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if self.migration or node.keyword is None or node.keyword.value != "isolation_level":
+    def visit_With(self, node: cst.With) -> None:
+        if self.migration:
             return
-        if (string_value(node.value) or "").upper() != "AUTOCOMMIT":
-            return
-        call = self.get_metadata(ParentNodeProvider, node)
-        if isinstance(call, cst.Call) and self._qualified(call.func) & ENGINE_FACTORIES:
-            where = "on the engine: every statement of the application commits on its own"
-        else:
-            block = self._with_block(node)
-            if block is None or not self._several_statements_with_writes(block):
-                return
-            where = "on a connection that runs several statements"
-        self.report(node, f"`isolation_level=\"AUTOCOMMIT\"` {where}, so `begin()`/`commit()` group nothing and a failure halfway leaves the first statements committed")
+        for item in node.items:
+            for call in all_calls(item.item):
+                setting = autocommit_argument(call)
+                if setting is not None and not self.qualified(call.func) & ENGINE_FACTORIES and self._several_statements_with_writes(node):
+                    self._report(setting, "on a connection that runs several statements")
 
-    def _with_block(self, node: cst.CSTNode) -> cst.With | None:
-        """The `with` statement whose item holds the argument, if any."""
-        current: cst.CSTNode = node
-        while not isinstance(current, (cst.BaseStatement, cst.Module)):
-            parent = self.get_metadata(ParentNodeProvider, current)
-            if isinstance(parent, cst.WithItem):
-                with_ = self.get_metadata(ParentNodeProvider, parent)
-                return with_ if isinstance(with_, cst.With) else None
-            current = parent
-        return None
+    def _report(self, setting: cst.Arg, where: str) -> None:
+        self.report(setting, f"`isolation_level=\"AUTOCOMMIT\"` {where}, so `begin()`/`commit()` group nothing and a failure halfway leaves the first statements committed")
 
     def _several_statements_with_writes(self, block: cst.With) -> bool:
         """The block executes two statements or more, and one of them changes rows."""
@@ -166,3 +156,8 @@ class AutocommitInApplicationCode(LintRule):
                 sql = sql_string(value, self.constants)
                 texts.append("" if sql is None else sql.with_binds_as_params().text if is_text else sql.text)
         return len(texts) >= 2 and any(_writes(text) for text in texts)
+
+
+def autocommit_argument(call: cst.Call) -> cst.Arg | None:
+    """The call's `isolation_level="AUTOCOMMIT"` argument, if it has one."""
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value == "isolation_level" and (string_value(a.value) or "").upper() == "AUTOCOMMIT"), None)

@@ -82,8 +82,9 @@ class TextInWithoutExpanding(LintRule):
     MESSAGE = "`IN :name` in `text()` needs an expanding bind parameter; use `= ANY(:name)`"
     FIX_TITLE = "Replace with `= ANY(:name)`"
     FIX_AVAILABILITY = "Sometimes"
-    TRIGGER = re.compile(r"(?i)\bin\s*\(?\s*:\w")
-    REQUIRES = (re.compile(r"\btext\b"),)
+    GATE = ("text(",)
+    TRIGGER = re.compile(r"(?i)\bin\s*\(?\s*:\w+(?![\w:`])")  # not Sphinx roles such as `in :class:`
+    REQUIRES = (re.compile(r"\btext\("),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
@@ -110,11 +111,8 @@ class TextInWithoutExpanding(LintRule):
         self.expanding: set[str] = set()
         self.findings: list[_Finding] = []
 
-    def _qualified(self, node: cst.CSTNode) -> set[str]:
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
-
     def visit_Call(self, node: cst.Call) -> None:
-        names = self._qualified(node.func)
+        names = self.qualified(node.func)
         if names & BINDPARAM:
             key, flag = call_arg(node, 0, "key"), call_arg(node, None, "expanding")
             name = string_value(key.value) if key else None

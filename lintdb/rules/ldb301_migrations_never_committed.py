@@ -158,6 +158,7 @@ class MigrationsNeverCommitted(LintRule):
     MESSAGE = "Statement before `context.configure()` makes Alembic skip its commit"
     FIX_TITLE = "Commit after the statement"
     FIX_AVAILABILITY = "Always"
+    GATE = ("context.configure",)
     TRIGGER = re.compile(r"context\.configure\b")
     REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider
 
-from lintdb.cst_helpers import dotted, string_value
+from lintdb.cst_helpers import dotted, unwrap_await
 from lintdb.diagnostics import Applicability
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
+from lintdb.rules.ldb205_autocommit_in_application_code import autocommit_argument
 from lintdb.rules.ldb301_migrations_never_committed import async_env, sync_env
 
 _AUTOCOMMIT_FIRST = '        await connection.execution_options(isolation_level="AUTOCOMMIT")\n'
@@ -67,9 +67,9 @@ class MigrationsAutocommit(LintRule):
     FIX_TITLE = "Remove AUTOCOMMIT (commit after early statements instead)"
     FIX_AVAILABILITY = "Always"
     DEFAULT_ENABLED = False
-    TRIGGER = re.compile(r"AUTOCOMMIT", re.IGNORECASE)
+    GATE = ("autocommit",)
+    TRIGGER = re.compile(r"[\"']AUTOCOMMIT[\"']", re.IGNORECASE)
     REQUIRES = (re.compile(r"context\.configure\b"),)
-    METADATA_DEPENDENCIES = (ParentNodeProvider,)
 
     VALID = (
         Valid(async_env(before_run_sync=_SELECT + _COMMIT)),
@@ -86,36 +86,34 @@ class MigrationsAutocommit(LintRule):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.settings: list[cst.Arg] = []
+        self.settings: list[tuple[cst.Call, cst.Arg]] = []
+        self.lines: dict[cst.Call, cst.SimpleStatementLine] = {}  # calls that are a whole statement
         self.configures = False
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        if len(node.body) == 1 and isinstance(node.body[0], cst.Expr) and isinstance(call := unwrap_await(node.body[0].value), cst.Call):
+            self.lines[call] = node
 
     def visit_Call(self, node: cst.Call) -> None:
         self.configures |= (dotted(node.func) or "").endswith("context.configure")
-
-    def visit_Arg(self, node: cst.Arg) -> None:
-        if node.keyword is not None and node.keyword.value == "isolation_level" and (string_value(node.value) or "").upper() == "AUTOCOMMIT":
-            self.settings.append(node)
+        setting = autocommit_argument(node)
+        if setting is not None:
+            self.settings.append((node, setting))
 
     def leave_Module(self, original_node: cst.Module) -> None:
         if not self.configures or self.options.alembic_env_fix == "autocommit":
             return  # not an env.py, or the project chose AUTOCOMMIT for LDB301's fix
-        for arg in self.settings:
-            call = self.get_metadata(ParentNodeProvider, arg)
-            fix = FixSpec((self._removal(arg, call),), Applicability.UNSAFE, self.FIX_TITLE) if isinstance(call, cst.Call) else None
-            self.report(arg, f"{self.MESSAGE} (`DuplicateTableError` on the rerun); commit after early statements instead (LDB301)", fix=fix)
+        for call, setting in self.settings:
+            fix = FixSpec((self._removal(call, setting),), Applicability.UNSAFE, self.FIX_TITLE)
+            self.report(setting, f"{self.MESSAGE} (`DuplicateTableError` on the rerun); commit after early statements instead (LDB301)", fix=fix)
 
-    def _removal(self, arg: cst.Arg, call: cst.Call) -> Replace:
-        """Drop the argument; drop an `execution_options()` call it was the only argument of."""
-        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "execution_options" and len(call.args) == 1):
-            args = [a for a in call.args if a is not arg]
-            if args:
-                args[-1] = args[-1].with_changes(comma=call.args[-1].comma if call.args[-1] is not arg else cst.MaybeSentinel.DEFAULT)
-            return Replace(call, call.with_changes(args=args))
-        outer = self.get_metadata(ParentNodeProvider, call)
-        expression = outer if isinstance(outer, cst.Await) else call
-        statement = self.get_metadata(ParentNodeProvider, expression)
-        if isinstance(statement, cst.Expr):
-            line = self.get_metadata(ParentNodeProvider, statement)
-            if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
-                return Replace(line, cst.RemovalSentinel.REMOVE)
-        return Replace(call, call.func.value)
+    def _removal(self, call: cst.Call, setting: cst.Arg) -> Replace:
+        """Drop the argument; drop an `execution_options()` call it was the only argument of (the whole
+        statement when the call is one)."""
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "execution_options" and len(call.args) == 1:
+            line = self.lines.get(call)
+            return Replace(line, cst.RemovalSentinel.REMOVE) if line is not None else Replace(call, call.func.value)
+        args = [a for a in call.args if a is not setting]
+        if args:
+            args[-1] = args[-1].with_changes(comma=call.args[-1].comma if call.args[-1] is not setting else cst.MaybeSentinel.DEFAULT)
+        return Replace(call, call.with_changes(args=args))

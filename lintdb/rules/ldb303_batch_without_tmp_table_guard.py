@@ -74,6 +74,7 @@ class BatchWithoutTmpTableGuard(LintRule):
     MESSAGE = "`batch_alter_table` can leave `_alembic_tmp_<table>` behind"
     FIX_TITLE = "Drop `_alembic_tmp_<table>` before the batch"
     FIX_AVAILABILITY = "Always"
+    GATE = ("batch_alter_table",)
     TRIGGER = re.compile(r"batch_alter_table")
     REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
@@ -282,7 +283,7 @@ class BatchWithoutTmpTableGuard(LintRule):
         self.guards.pop()
 
     def _is_op(self, func: cst.BaseExpression, name: str) -> bool:
-        return any(q.name == f"alembic.op.{name}" for q in self.get_metadata(QualifiedNameProvider, func, set()))
+        return f"alembic.op.{name}" in self.qualified(func)
 
     def visit_Call(self, node: cst.Call) -> None:
         if self._is_op(node.func, "execute"):

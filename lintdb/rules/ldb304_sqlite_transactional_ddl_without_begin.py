@@ -88,6 +88,7 @@ class SqliteTransactionalDdlWithoutBegin(LintRule):
     CODE = "LDB304"
     NAME = "sqlite-transactional-ddl-without-begin"
     MESSAGE = "`transactional_ddl=True` on SQLite without the BEGIN recipe: DDL commits at once, a failed migration leaves tables without their rows or version"
+    GATE = ("transactional_ddl",)
     TRIGGER = re.compile(r"transactional_ddl")
     REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
 

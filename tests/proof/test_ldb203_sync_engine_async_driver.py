@@ -41,7 +41,7 @@ async def _sqlite_answer(module: types.ModuleType) -> int:
 
 
 def test_every_invalid_example_is_proven() -> None:
-    assert len(Rule.INVALID) == 2
+    assert len(Rule.INVALID) == 3
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -78,3 +78,23 @@ def test_near_miss_sync_driver_works(pg_server: Server) -> None:
             assert conn.execute(text("SELECT 42")).scalar_one() == 42
     finally:
         engine.dispose()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_url_in_a_local_variable_fails_and_fix_works(pg_server: Server, tmp_path: Path) -> None:
+    case = Rule.INVALID[2]
+    engine = _on_server(case.source(), pg_server).make_reporting_engine()
+    with pytest.raises(sqlalchemy.exc.MissingGreenlet, match="greenlet_spawn has not been called"):
+        engine.connect()
+    fixed = lintdb_fix(case.source(), tmp_path, unsafe=True)
+    assert fixed == case.fixed_source()
+    async_engine = _on_server(fixed, pg_server).make_reporting_engine()
+
+    async def answer() -> int:
+        try:
+            async with async_engine.connect() as conn:
+                return int((await conn.execute(text("SELECT 42"))).scalar_one())
+        finally:
+            await async_engine.dispose()
+
+    assert asyncio.run(answer()) == 42
