@@ -6,7 +6,11 @@ import subprocess
 import sys
 import types
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def lintdb_fix(source: str, directory: Path, *, unsafe: bool = False, config: str = "") -> str:
@@ -26,6 +30,33 @@ def load(source: str) -> types.ModuleType:
     module = types.ModuleType(f"example_{uuid.uuid4().hex[:8]}")
     exec(compile(source, module.__name__, "exec"), module.__dict__)
     return module
+
+
+# Table `t` with ids 1..5 named n1..n5, which several proofs read.
+NAMES_TABLE = "DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text); INSERT INTO t SELECT i, 'n' || i FROM generate_series(1, 5) AS i"
+
+
+async def run_sql(dsn: str, sql: str) -> None:
+    """Run SQL (several statements allowed) on a fresh asyncpg connection."""
+    import asyncpg
+
+    con = await asyncpg.connect(dsn)
+    try:
+        await con.execute(sql)
+    finally:
+        await con.close()
+
+
+async def in_session(dsn: str, body: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``body`` with an `AsyncSession` on a fresh asyncpg engine, disposed afterwards."""
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    engine = create_async_engine(asyncpg_dsn(dsn))
+    try:
+        async with AsyncSession(engine) as session:
+            return await body(session)
+    finally:
+        await engine.dispose()
 
 
 def asyncpg_dsn(dsn: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from lintdb.rules.ldb101_raw_connection_on_commit_drop import (
     RawConnectionOnCommitDrop as Rule,
 )
-from tests.proof.support import asyncpg_dsn, lintdb_fix, load
+from tests.proof.support import asyncpg_dsn, in_session, lintdb_fix, load
 
 RECORDS = [(1, "a"), (2, "b"), (3, "c")]
 UNDEFINED = 'relation "_tmp_x" does not exist'
@@ -40,12 +40,7 @@ async def _rows(dsn: str) -> int:
 
 async def _in_session(dsn: str, body: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
     await _setup(dsn)
-    engine = create_async_engine(asyncpg_dsn(dsn))
-    try:
-        async with AsyncSession(engine) as session:
-            return await body(session)
-    finally:
-        await engine.dispose()
+    return await in_session(dsn, body)
 
 
 @pytest.mark.parametrize("index", [0, 1])

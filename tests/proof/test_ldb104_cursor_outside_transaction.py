@@ -12,23 +12,15 @@ import pytest
 from lintdb.rules.ldb104_cursor_outside_transaction import (
     CursorOutsideTransaction as Rule,
 )
-from tests.proof.support import lintdb_fix, load
+from tests.proof.support import NAMES_TABLE, lintdb_fix, load, run_sql
 
 NAMES = ["n1", "n2", "n3", "n4", "n5"]
-
-
-async def _setup(dsn: str) -> None:
-    con = await asyncpg.connect(dsn)
-    try:
-        await con.execute("DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text); INSERT INTO t SELECT i, 'n' || i FROM generate_series(1, 5) AS i")
-    finally:
-        await con.close()
 
 
 @pytest.mark.parametrize("index", range(len(Rule.INVALID)))
 def test_cursor_fails_outside_a_transaction_and_fix_works(index: int, pg_dsn: str, tmp_path: Path) -> None:
     case = Rule.INVALID[index]
-    asyncio.run(_setup(pg_dsn))
+    asyncio.run(run_sql(pg_dsn, NAMES_TABLE))
     with pytest.raises(asyncpg.NoActiveSQLTransactionError, match="cursor cannot be created outside of a transaction"):
         asyncio.run(load(case.source()).names(pg_dsn))
     fixed = lintdb_fix(case.source(), tmp_path)
@@ -41,5 +33,5 @@ def test_cursor_fails_outside_a_transaction_and_fix_works(index: int, pg_dsn: st
 
 @pytest.mark.parametrize("index", [0, 1])
 def test_near_miss_cursor_in_transaction_works(index: int, pg_dsn: str) -> None:
-    asyncio.run(_setup(pg_dsn))
+    asyncio.run(run_sql(pg_dsn, NAMES_TABLE))
     assert asyncio.run(load(Rule.VALID[index].source()).names(pg_dsn)) == NAMES

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from lintdb.rules.ldb105_record_attribute_access import RecordAttributeAccess as Rule
-from tests.proof.support import lintdb_fix, load
+from tests.proof.support import NAMES_TABLE, lintdb_fix, load, run_sql
 
 # (function name, attribute the bad code reads, what the fixed code returns)
 INVALID_RUNS: list[tuple[str, str, Any]] = [("first_name", "name", "n1"), ("first_name", "id", (1, "n1")), ("first_name", "name", "n1"), ("total", "id", 15 + 5)]
@@ -24,14 +24,6 @@ class AttrRecord(asyncpg.Record):
         return self[name]
 
 
-async def _setup(dsn: str) -> None:
-    con = await asyncpg.connect(dsn)
-    try:
-        await con.execute("DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text); INSERT INTO t SELECT i, 'n' || i FROM generate_series(1, 5) AS i")
-    finally:
-        await con.close()
-
-
 def test_every_invalid_example_is_proven() -> None:
     assert len(INVALID_RUNS) == len(Rule.INVALID)
 
@@ -40,7 +32,7 @@ def test_every_invalid_example_is_proven() -> None:
 def test_attribute_access_fails_and_fix_works(index: int, pg_dsn: str, tmp_path: Path) -> None:
     function, attribute, expected = INVALID_RUNS[index]
     case = Rule.INVALID[index]
-    asyncio.run(_setup(pg_dsn))
+    asyncio.run(run_sql(pg_dsn, NAMES_TABLE))
     with pytest.raises(AttributeError, match=f"Record' object has no attribute '{attribute}'"):
         asyncio.run(getattr(load(case.source()), function)(pg_dsn))
     fixed = lintdb_fix(case.source(), tmp_path)
@@ -50,7 +42,7 @@ def test_attribute_access_fails_and_fix_works(index: int, pg_dsn: str, tmp_path:
 
 @pytest.mark.parametrize("index", [0, 1, 2])
 def test_near_miss_works(index: int, pg_dsn: str) -> None:
-    asyncio.run(_setup(pg_dsn))
+    asyncio.run(run_sql(pg_dsn, NAMES_TABLE))
     module = load(Rule.VALID[index].source())
     module.AttrRecord = AttrRecord
     assert asyncio.run(module.first_name(pg_dsn)) == "n1"

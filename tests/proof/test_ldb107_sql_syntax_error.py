@@ -16,10 +16,10 @@ from typing import Any
 import asyncpg
 import pytest
 import sqlalchemy.exc
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError as Rule
-from tests.proof.support import asyncpg_dsn, load
+from tests.proof.support import in_session, load
 
 SINCE = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
 SETUP = "DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text, note text, created timestamptz DEFAULT now()); INSERT INTO t (id, name) VALUES (1, 'a')"
@@ -36,12 +36,7 @@ async def _with_connection(dsn: str, body: Callable[[asyncpg.Connection], Awaita
 
 async def _with_session(dsn: str, body: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
     await _with_connection(dsn, lambda con: con.execute("SELECT 1"))
-    engine = create_async_engine(asyncpg_dsn(dsn))
-    try:
-        async with AsyncSession(engine) as session:
-            return await body(session)
-    finally:
-        await engine.dispose()
+    return await in_session(dsn, body)
 
 
 def _reported(source: str, tmp_path: Path) -> list[str]:
