@@ -134,11 +134,14 @@ def main() -> int:
                 sample = median(command, work, args.runs if "100000" not in label else max(1, args.runs // 3), prepare)
                 ruff = ruff or sample
                 print(row(name, label.split(" ", 1)[0] + " " + label.split(" ", 1)[1][:18], sample, ruff if name != "ruff check --select E,F" else None), flush=True)
-        if not args.skip_fixit and shutil.which("fixit"):
+        fixit_command = shutil.which("fixit", path=f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        if not args.skip_fixit and fixit_command is None:
+            print("\nFixit is not installed (pip install fixit): its row is skipped.")
+        if not args.skip_fixit and fixit_command is not None:
             alembic = real / "alembic"
             ruff_small = median([PY, "-m", "ruff", "check", "--select", "E,F", "--no-cache", "--exit-zero", "--quiet", str(alembic)], work, args.runs)
             ours = median([PY, "-m", "lintdb", "check", "--select", "ALL", "--exit-zero", "--silent", "--no-cache", str(alembic)], work, args.runs)
-            fixit = measure(["fixit", "lint", str(alembic)], work)
+            fixit = measure([fixit_command, "lint", str(alembic)], work)
             print(row("ruff check --select E,F", "(a) Alembic only", ruff_small, None))
             print(row("lintdb check (cold)", "(a) Alembic only", ours, ruff_small))
             print(row("fixit lint (defaults)", "(a) Alembic only", fixit, ruff_small))
