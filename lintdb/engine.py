@@ -62,7 +62,7 @@ def _crash(rule: type[LintRule], error: BaseException) -> str:
     return f"internal error in {rule.CODE} ({rule.NAME}): {type(error).__name__}: {error}; the other rules still ran (please report this)"
 
 
-def _run_rules(text: str, source: SourceText, rules: list[type[LintRule]], options: RuleOptions, crashes: dict[str, str]) -> list[tuple[Report, int, int, Fix | None]]:
+def _run_rules(text: str, rules: list[type[LintRule]], options: RuleOptions, crashes: dict[str, str]) -> list[tuple[Report, int, int, Fix | None]]:
     """Run the rules in one batched traversal. If that raises, each rule runs alone to find the one at
     fault; a crashing rule is recorded in ``crashes`` and the others' findings are kept."""
     if len(text) > MAX_PARSE_CHARS:
@@ -185,13 +185,14 @@ def lint_source(text: str, settings: FileSettings, errors: list[str] | None = No
     triggered = [r for r in rules if r.triggered(text, lowered)]
     if triggered:
         code = without_docstrings(text)
-        triggered = [r for r in triggered if r.triggered(code)]
-    judge_noqa = UNUSED_NOQA in settings.codes and settings.honour_noqa and "LDB" in text and "noqa" in text.lower()
+        code_lowered = lowered if code is text else code.lower()
+        triggered = [r for r in triggered if r.triggered(code, code_lowered)]
+    judge_noqa = UNUSED_NOQA in settings.codes and settings.honour_noqa and "LDB" in text and "noqa" in lowered
     if not triggered and not judge_noqa:
         return []
     source = SourceText(text)
     crashes: dict[str, str] = {}
-    resolved = _run_rules(text, source, triggered, settings.options, crashes) if triggered else []
+    resolved = _run_rules(text, triggered, settings.options, crashes) if triggered else []
     if not resolved and not judge_noqa:
         return _crash_errors(crashes, errors)
 
