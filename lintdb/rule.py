@@ -11,6 +11,7 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import Assignment, QualifiedNameProvider, ScopeProvider
 
+from lintdb.cst_helpers import assigned_values
 from lintdb.diagnostics import Applicability
 
 DOCS_URL = "https://lintdb.dev/rules/{name}"
@@ -161,17 +162,10 @@ class LintRule(cst.BatchableCSTVisitor):
         if len(assignments) != 1:
             return None
         owner = getattr(assignments[0].scope, "node", self.module)
-        if isinstance(owner, cst.Module):
-            body: Sequence[cst.BaseStatement] = owner.body
-        elif isinstance(owner, cst.FunctionDef) and isinstance(owner.body, cst.IndentedBlock):
-            body = owner.body.body
-        else:
+        if not isinstance(owner, (cst.Module, cst.FunctionDef)):
             return None
-        target = assignments[0].node
-        finder = _AssignmentOf(target)
-        for statement in body:
-            statement.visit(finder)
-        return finder.value
+        values = assigned_values(owner if isinstance(owner, cst.Module) else owner.body, name.value)
+        return values[0] if len(values) == 1 else None
 
     @classmethod
     def triggered(cls, text: str, lowered: str | None = None) -> bool:
@@ -190,22 +184,3 @@ class LintRule(cst.BatchableCSTVisitor):
     def documentation(cls) -> str:
         """The rule's documentation in ruff's template."""
         return textwrap.dedent(cls.__doc__ or "").strip() + "\n"
-
-
-class _AssignmentOf(cst.CSTVisitor):
-    """Finds the `Assign` whose target is one given node (nested functions and classes excluded)."""
-
-    def __init__(self, target: cst.CSTNode) -> None:
-        super().__init__()
-        self.target = target
-        self.value: cst.BaseExpression | None = None
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if any(t.target is self.target for t in node.targets):
-            self.value = node.value

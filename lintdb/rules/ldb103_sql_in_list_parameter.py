@@ -6,7 +6,7 @@ import re
 
 import libcst as cst
 
-from lintdb.cst_helpers import call_arg
+from lintdb.cst_helpers import assigned_values, call_arg
 from lintdb.diagnostics import Applicability
 from lintdb.rule import FixSpec, Invalid, LintRule, TextEdit, Valid
 from lintdb.sqltext import SqlString, SqlToken, module_constants, sql_string
@@ -232,22 +232,5 @@ class SqlInListParameter(LintRule):
             if param.name.value == name and param.annotation is not None:
                 annotation = cst.Module([]).code_for_node(param.annotation.annotation)
                 return bool(_LIST_ANNOTATIONS.match(annotation))
-        finder = _Assignments(name)
-        function.body.visit(finder)
-        return bool(finder.values) and all(self._listy(v, follow_names=False) for v in finder.values)
-
-
-class _Assignments(cst.CSTVisitor):
-    """The values assigned to one name in a function body (nested functions excluded)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
-        self.values: list[cst.BaseExpression] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if any(isinstance(t.target, cst.Name) and t.target.value == self.name for t in node.targets):
-            self.values.append(node.value)
+        values = assigned_values(function.body, name)
+        return bool(values) and all(self._listy(v, follow_names=False) for v in values)
