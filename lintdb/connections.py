@@ -95,9 +95,10 @@ class Tracker:
         if isinstance(value, cst.Call):
             custom = any(a.keyword and a.keyword.value == "record_class" for a in value.args)
             init = any(a.keyword and a.keyword.value == "init" for a in value.args)
-            if self.qualified(value.func) & ASYNCPG_CONNECT:
+            names = self.qualified(value.func)
+            if names & ASYNCPG_CONNECT:
                 return None if custom else Origin("plain")
-            if self.qualified(value.func) & ASYNCPG_CREATE_POOL:
+            if names & ASYNCPG_CREATE_POOL:
                 return Origin("custom-pool" if custom else "pool", init=init)
             if not isinstance(value.func, cst.Attribute):
                 return None

@@ -69,13 +69,13 @@ def _run_rules(text: str, rules: list[type[LintRule]], options: RuleOptions, cra
         raise SourceError(f"too large to parse ({len(text) / 1e6:.1f} million characters, limit {MAX_PARSE_CHARS // 1_000_000} million); exclude it with `extend-exclude`")
     module = parse(text)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    visitors = [rule(options, module) for rule in rules]
+    visitors = [rule(options, module, text) for rule in rules]
     try:
         wrapper.visit_batched(visitors)
     except Exception:
         visitors = []
         for rule in rules:
-            alone = rule(options, module)
+            alone = rule(options, module, text)
             try:
                 wrapper.visit_batched([alone])
             except Exception as error:

@@ -130,10 +130,11 @@ class LintRule(cst.BatchableCSTVisitor):
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
-    def __init__(self, options: RuleOptions, module: cst.Module) -> None:
+    def __init__(self, options: RuleOptions, module: cst.Module, text: str) -> None:
         super().__init__()
         self.options = options
         self.module = module
+        self.text = text  # the file's text: `module.code` would regenerate it with a walk of the whole tree
         self.reports: list[Report] = []
 
     def report(

@@ -152,7 +152,7 @@ class SqlSyntaxError(LintRule):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.constants = module_constants(node)
-        self.check_text = "sqlite" not in node.code.lower()
+        self.check_text = "sqlite" not in self.text.lower()
 
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in ASYNCPG_ONLY_METHODS:

@@ -124,7 +124,7 @@ class AutocommitInApplicationCode(LintRule):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.migration = ALEMBIC_IMPORT.search(node.code) is not None
+        self.migration = ALEMBIC_IMPORT.search(self.text) is not None
         self.constants = module_constants(node)
 
     def visit_Call(self, node: cst.Call) -> None:

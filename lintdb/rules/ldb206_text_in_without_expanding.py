@@ -107,7 +107,7 @@ class TextInWithoutExpanding(LintRule):
 
     def visit_Module(self, node: cst.Module) -> None:
         self.constants = module_constants(node)
-        self.checked = "sqlite" not in node.code.lower()
+        self.checked = "sqlite" not in self.text.lower()
         self.expanding: set[str] = set()
         self.findings: list[_Finding] = []
 
