@@ -60,7 +60,9 @@ class Sample:
 def measure(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
     """Run once; wall time, user+system CPU and peak RSS of the largest process (descendants included)."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
+    )
     _, _, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     process.returncode = 0
@@ -71,13 +73,20 @@ def median(command: list[str], cwd: Path, runs: int, prepare: list[str] | None =
     if prepare:
         subprocess.run(prepare, cwd=cwd, capture_output=True)
     samples = [measure(command, cwd) for _ in range(runs)]
-    return Sample(statistics.median(s.wall for s in samples), statistics.median(s.cpu for s in samples), max(s.peak_mb for s in samples))
+    return Sample(
+        statistics.median(s.wall for s in samples),
+        statistics.median(s.cpu for s in samples),
+        max(s.peak_mb for s in samples),
+    )
 
 
 def tools(tree: Path, cache: Path) -> dict[str, tuple[list[str], list[str] | None]]:
     lintdb = [PY, "-m", "lintdb", "check", "--select", "ALL", "--exit-zero", "--silent", str(tree)]
     return {
-        "ruff check --select E,F": ([PY, "-m", "ruff", "check", "--select", "E,F", "--no-cache", "--exit-zero", "--quiet", str(tree)], None),
+        "ruff check --select E,F": (
+            [PY, "-m", "ruff", "check", "--select", "E,F", "--no-cache", "--exit-zero", "--quiet", str(tree)],
+            None,
+        ),
         "lintdb check (cold)": ([*lintdb, "--no-cache"], None),
         "lintdb check (warm cache)": ([*lintdb, "--cache-dir", str(cache)], [*lintdb, "--cache-dir", str(cache)]),
         "flake8": ([PY, str(HERE / "flake8_without_lintdb.py"), "--exit-zero", str(tree)], None),
@@ -100,7 +109,10 @@ def generate(root: Path, count: int, fraction: float, seed: int = 7) -> None:
 
 def row(name: str, tree: str, sample: Sample, ruff: Sample | None) -> str:
     ratio = f"{sample.wall / ruff.wall:7.2f}x" if ruff else "      -"
-    return f"| {name:<28} | {tree:<22} | {sample.wall:8.2f} | {ratio} | {sample.cpu / sample.wall:8.2f} | {sample.peak_mb:8.0f} |"
+    return (
+        f"| {name:<28} | {tree:<22} | {sample.wall:8.2f} | {ratio} "
+        f"| {sample.cpu / sample.wall:8.2f} | {sample.peak_mb:8.0f} |"
+    )
 
 
 def main() -> int:
@@ -111,8 +123,14 @@ def main() -> int:
     parser.add_argument("--skip-fixit", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lintdb-bench-"))
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    header = "| tool                         | tree                   | wall (s) | vs ruff | cpu/wall | peak MB |\n|---|---|---|---|---|---|"
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
+    header = (
+        "| tool                         | tree                   | wall (s) | vs ruff | cpu/wall | peak MB |\n"
+        "|---|---|---|---|---|---|"
+    )
     print(header)
     try:
         real = work / "real"
@@ -133,14 +151,30 @@ def main() -> int:
                     continue
                 sample = median(command, work, args.runs if "100000" not in label else max(1, args.runs // 3), prepare)
                 ruff = ruff or sample
-                print(row(name, label.split(" ", 1)[0] + " " + label.split(" ", 1)[1][:18], sample, ruff if name != "ruff check --select E,F" else None), flush=True)
+                print(
+                    row(
+                        name,
+                        label.split(" ", 1)[0] + " " + label.split(" ", 1)[1][:18],
+                        sample,
+                        ruff if name != "ruff check --select E,F" else None,
+                    ),
+                    flush=True,
+                )
         fixit_command = shutil.which("fixit", path=f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         if not args.skip_fixit and fixit_command is None:
             print("\nFixit is not installed (pip install fixit): its row is skipped.")
         if not args.skip_fixit and fixit_command is not None:
             alembic = real / "alembic"
-            ruff_small = median([PY, "-m", "ruff", "check", "--select", "E,F", "--no-cache", "--exit-zero", "--quiet", str(alembic)], work, args.runs)
-            ours = median([PY, "-m", "lintdb", "check", "--select", "ALL", "--exit-zero", "--silent", "--no-cache", str(alembic)], work, args.runs)
+            ruff_small = median(
+                [PY, "-m", "ruff", "check", "--select", "E,F", "--no-cache", "--exit-zero", "--quiet", str(alembic)],
+                work,
+                args.runs,
+            )
+            ours = median(
+                [PY, "-m", "lintdb", "check", "--select", "ALL", "--exit-zero", "--silent", "--no-cache", str(alembic)],
+                work,
+                args.runs,
+            )
             fixit = measure([fixit_command, "lint", str(alembic)], work)
             print(row("ruff check --select E,F", "(a) Alembic only", ruff_small, None))
             print(row("lintdb check (cold)", "(a) Alembic only", ours, ruff_small))

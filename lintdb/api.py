@@ -20,7 +20,9 @@ def _settings(path: str | Path, config: Mapping[str, Any] | str | Path | None) -
     return settings.for_file(file)
 
 
-def check_source(source: str, path: str | Path = "<string>.py", config: Mapping[str, Any] | str | Path | None = None) -> list[Diagnostic]:
+def check_source(
+    source: str, path: str | Path = "<string>.py", config: Mapping[str, Any] | str | Path | None = None
+) -> list[Diagnostic]:
     """Diagnostics (with their fixes) for ``source``, as if it were the file ``path``.
 
     ``config`` is a mapping of `[tool.lintdb]` keys, a config file's path, or None to find the config
@@ -30,6 +32,11 @@ def check_source(source: str, path: str | Path = "<string>.py", config: Mapping[
     return lint_source(source, _settings(path, config))
 
 
-def fix_text(source: str, path: str | Path = "<string>.py", config: Mapping[str, Any] | str | Path | None = None, unsafe: bool = False) -> str:
+def fix_text(
+    source: str,
+    path: str | Path = "<string>.py",
+    config: Mapping[str, Any] | str | Path | None = None,
+    unsafe: bool = False,
+) -> str:
     """``source`` with every applicable fix applied, as `lintdb check --fix [--unsafe-fixes]` would."""
     return fix_source(source, _settings(path, config), Applicability.UNSAFE if unsafe else Applicability.SAFE).text

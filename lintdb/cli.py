@@ -34,15 +34,30 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help="Check files (like `ruff check`).")
-    check.add_argument("paths", nargs="*", default=["."], type=Path, help="Files or directories; `-` reads standard input.")
+    check.add_argument(
+        "paths", nargs="*", default=["."], type=Path, help="Files or directories; `-` reads standard input."
+    )
     check.add_argument("--fix", action=argparse.BooleanOptionalAction, default=None, help="Apply fixes.")
-    check.add_argument("--unsafe-fixes", action=argparse.BooleanOptionalAction, default=None, help="Include unsafe fixes.")
+    check.add_argument(
+        "--unsafe-fixes", action=argparse.BooleanOptionalAction, default=None, help="Include unsafe fixes."
+    )
     check.add_argument("--fix-only", action="store_true", help="Apply fixes and report nothing else.")
     check.add_argument("--diff", action="store_true", help="Print the fixes as a diff; write nothing.")
-    check.add_argument("--show-fixes", action=argparse.BooleanOptionalAction, default=None, help="List the fixes applied.")
+    check.add_argument(
+        "--show-fixes", action=argparse.BooleanOptionalAction, default=None, help="List the fixes applied."
+    )
     check.add_argument("-e", "--exit-zero", action="store_true", help="Exit 0 even when findings remain.")
     check.add_argument("--exit-non-zero-on-fix", action="store_true", help="Exit 1 when anything was fixed.")
-    for flag in ("select", "extend-select", "ignore", "fixable", "unfixable", "extend-fixable", "exclude", "extend-exclude"):
+    for flag in (
+        "select",
+        "extend-select",
+        "ignore",
+        "fixable",
+        "unfixable",
+        "extend-fixable",
+        "exclude",
+        "extend-exclude",
+    ):
         check.add_argument(f"--{flag}", action="append", type=_codes, metavar="CODES")
     check.add_argument("--per-file-ignores", action="append", metavar="GLOB:CODES", help="e.g. `tests/*:LDB103`.")
     check.add_argument("--statistics", action="store_true", help="Count findings per rule.")
@@ -53,10 +68,19 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--isolated", action="store_true", help="Ignore all config files.")
     check.add_argument("-n", "--no-cache", action="store_true", help="Do not read or write the cache.")
     check.add_argument("--cache-dir", type=Path)
-    check.add_argument("--force-exclude", action=argparse.BooleanOptionalAction, default=None, help="Apply excludes to paths given explicitly.")
+    check.add_argument(
+        "--force-exclude",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Apply excludes to paths given explicitly.",
+    )
     check.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None)
     check.add_argument("--stdin-filename", type=Path, help="The name of the file read from standard input.")
-    check.add_argument("--with-ruff", action="store_true", help="Also run the installed `ruff check` on the same paths and merge its results.")
+    check.add_argument(
+        "--with-ruff",
+        action="store_true",
+        help="Also run the installed `ruff check` on the same paths and merge its results.",
+    )
     check.add_argument("-q", "--quiet", action="store_true", help="Print findings only.")
     check.add_argument("-s", "--silent", action="store_true", help="Print nothing.")
 
@@ -71,7 +95,16 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _cli_config(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for flag in ("select", "extend-select", "ignore", "fixable", "unfixable", "extend-fixable", "exclude", "extend-exclude"):
+    for flag in (
+        "select",
+        "extend-select",
+        "ignore",
+        "fixable",
+        "unfixable",
+        "extend-fixable",
+        "exclude",
+        "extend-exclude",
+    ):
         given = getattr(args, flag.replace("-", "_"))
         if given is not None:
             values[flag] = [code for group in given for code in group]
@@ -95,8 +128,12 @@ def _cli_config(args: argparse.Namespace) -> dict[str, Any]:
 
 def _rule_text(code: str) -> str:
     rule = RULES_BY_CODE[code]
-    availability = {"Always": "Fix is always available.\n\n", "Sometimes": "Fix is sometimes available.\n\n"}.get(rule.FIX_AVAILABILITY, "")
-    default = "" if rule.DEFAULT_ENABLED else "This rule is not in the default selection; enable it with `extend-select`.\n\n"
+    availability = {"Always": "Fix is always available.\n\n", "Sometimes": "Fix is sometimes available.\n\n"}.get(
+        rule.FIX_AVAILABILITY, ""
+    )
+    default = (
+        "" if rule.DEFAULT_ENABLED else "This rule is not in the default selection; enable it with `extend-select`.\n\n"
+    )
     return f"# {rule.NAME} ({rule.CODE})\n\n{availability}{default}{rule.documentation()}"
 
 
@@ -108,7 +145,9 @@ def _rule_json(code: str) -> dict[str, Any]:
         "linter": "lintdb",
         "summary": rule.MESSAGE,
         "message_formats": [rule.MESSAGE],
-        "fix": {"Always": "Fix is always available.", "Sometimes": "Fix is sometimes available."}.get(rule.FIX_AVAILABILITY, "Fix is not available."),
+        "fix": {"Always": "Fix is always available.", "Sometimes": "Fix is sometimes available."}.get(
+            rule.FIX_AVAILABILITY, "Fix is not available."
+        ),
         "fix_availability": rule.FIX_AVAILABILITY,
         "fix_title": rule.FIX_TITLE,
         "explanation": rule.documentation(),
@@ -137,7 +176,9 @@ def _rule_command(args: argparse.Namespace) -> int:
 
 def _diff(outcome: Outcome) -> str:
     name = relative(outcome.path)
-    lines = difflib.unified_diff(outcome.original.splitlines(keepends=True), outcome.text.splitlines(keepends=True), name, name)
+    lines = difflib.unified_diff(
+        outcome.original.splitlines(keepends=True), outcome.text.splitlines(keepends=True), name, name
+    )
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
@@ -202,7 +243,16 @@ def _check_command(args: argparse.Namespace) -> int:
     return code
 
 
-def _report(args: argparse.Namespace, output_format: str, unsafe: bool, fix: bool, show_fixes: bool, from_stdin: bool, outcomes: list[Outcome], ruff: RuffResult | None = None) -> int:
+def _report(
+    args: argparse.Namespace,
+    output_format: str,
+    unsafe: bool,
+    fix: bool,
+    show_fixes: bool,
+    from_stdin: bool,
+    outcomes: list[Outcome],
+    ruff: RuffResult | None = None,
+) -> int:
     errors = [o for o in outcomes if o.errors]
     for outcome in errors:
         for error in outcome.errors:
@@ -225,7 +275,12 @@ def _report(args: argparse.Namespace, output_format: str, unsafe: bool, fix: boo
         out.extend(_diff(o) for o in outcomes if o.text != o.original and not o.errors)
         if ruff is not None:
             out.append(ruff.diff)
-        print(f"Would fix {fixed_total} error{'s' if fixed_total != 1 else ''}." if fixed_total else "No errors would be fixed.", file=sys.stderr)
+        print(
+            f"Would fix {fixed_total} error{'s' if fixed_total != 1 else ''}."
+            if fixed_total
+            else "No errors would be fixed.",
+            file=sys.stderr,
+        )
     elif from_stdin and fix:
         sys.stdout.write(outcomes[0].text)
         if not args.fix_only and found:
@@ -234,7 +289,10 @@ def _report(args: argparse.Namespace, output_format: str, unsafe: bool, fix: boo
         counts = Counter(f.diagnostic.code for f in found)
         fixable = {f.diagnostic.code for f in found if view.applicable(f.diagnostic)}
         width = len(str(max(counts.values(), default=0)))
-        out.extend(f"{n:>{width}}\t{code}\t{'[*] ' if code in fixable else ''}{RULES_BY_CODE[code].NAME}\n" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        out.extend(
+            f"{n:>{width}}\t{code}\t{'[*] ' if code in fixable else ''}{RULES_BY_CODE[code].NAME}\n"
+            for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
     elif args.fix_only:
         if human and fixed_total and not args.silent:
             out.append(f"Fixed {fixed_total} error{'s' if fixed_total != 1 else ''}.\n")

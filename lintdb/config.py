@@ -28,15 +28,54 @@ else:  # pragma: no cover
 CONFIG_NAMES = (".lintdb.toml", "lintdb.toml", "pyproject.toml")
 OUTPUT_FORMATS = ("full", "concise", "json", "json-lines", "github", "gitlab", "sarif", "junit", "pylint")
 DEFAULT_EXCLUDE = (
-    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".mypy_cache", ".nox", ".pants.d", ".pytype",
-    ".ruff_cache", ".lintdb_cache", ".svn", ".tox", ".venv", "__pypackages__", "_build", "buck-out", "dist",
-    "node_modules", "venv",
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pytype",
+    ".ruff_cache",
+    ".lintdb_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "dist",
+    "node_modules",
+    "venv",
 )
 _LIST_KEYS = {
-    "select", "extend-select", "ignore", "extend-ignore", "fixable", "unfixable", "extend-fixable",
-    "extend-safe-fixes", "extend-unsafe-fixes", "exclude", "extend-exclude", "pgbouncer-hosts", "alembic-dialects",
+    "select",
+    "extend-select",
+    "ignore",
+    "extend-ignore",
+    "fixable",
+    "unfixable",
+    "extend-fixable",
+    "extend-safe-fixes",
+    "extend-unsafe-fixes",
+    "exclude",
+    "extend-exclude",
+    "pgbouncer-hosts",
+    "alembic-dialects",
 }
-_SELECTOR_KEYS = {"select", "extend-select", "ignore", "extend-ignore", "fixable", "unfixable", "extend-fixable", "extend-safe-fixes", "extend-unsafe-fixes"}
+_SELECTOR_KEYS = {
+    "select",
+    "extend-select",
+    "ignore",
+    "extend-ignore",
+    "fixable",
+    "unfixable",
+    "extend-fixable",
+    "extend-safe-fixes",
+    "extend-unsafe-fixes",
+}
 _BOOL_KEYS = {"respect-gitignore", "force-exclude", "fix", "unsafe-fixes", "show-fixes"}
 _STR_KEYS = {"output-format", "cache-dir", "extend", "alembic-env-fix"}
 _TABLE_KEYS = {"per-file-ignores", "extend-per-file-ignores"}
@@ -76,9 +115,14 @@ def validate(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
             raise ConfigError(f"{where}: `{key}` must be true or false")
         if key in _STR_KEYS and not isinstance(value, str):
             raise ConfigError(f"{where}: `{key}` must be a string")
-        if key in _TABLE_KEYS and not (isinstance(value, dict) and all(isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values())):
+        if key in _TABLE_KEYS and not (
+            isinstance(value, dict)
+            and all(isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values())
+        ):
             raise ConfigError(f"{where}: `{key}` must map glob patterns to lists of rule codes")
-        selectors = value if key in _SELECTOR_KEYS else [c for v in value.values() for c in v] if key in _TABLE_KEYS else []
+        selectors = (
+            value if key in _SELECTOR_KEYS else [c for v in value.values() for c in v] if key in _TABLE_KEYS else []
+        )
         for selector in selectors:
             if selector != "ALL" and not any(code.startswith(selector) for code in RULES_BY_CODE):
                 raise ConfigError(f"{where}: unknown rule selector `{selector}` in `{key}`")
@@ -91,7 +135,7 @@ def validate(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     if flat.get("output-format", "full") not in OUTPUT_FORMATS:
         raise ConfigError(f"{where}: `output-format` must be one of {', '.join(OUTPUT_FORMATS)}")
     if flat.get("alembic-env-fix", "commit") not in _ENV_FIXES:
-        raise ConfigError(f"{where}: `alembic-env-fix` must be \"commit\" or \"autocommit\"")
+        raise ConfigError(f'{where}: `alembic-env-fix` must be "commit" or "autocommit"')
     if "extend-ignore" in flat:
         flat["ignore"] = list(flat.get("ignore", [])) + list(flat.pop("extend-ignore"))
     return flat
@@ -128,7 +172,7 @@ def read_config_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     base_path = (path.parent / base).resolve()
     if base_path in seen:
         raise ConfigError(f"{path}: `extend` forms a cycle through {base_path}")
-    inherited = read_config_file(base_path, seen + (path.resolve(),))
+    inherited = read_config_file(base_path, (*seen, path.resolve()))
     for key, value in values.items():
         if key.startswith("extend-") and key in inherited and isinstance(value, list):
             inherited[key] = list(inherited[key]) + list(value)
@@ -157,7 +201,11 @@ def has_lintdb_table(path: Path) -> bool:
 def glob_match(pattern: str, path: Path) -> bool:
     """ruff's matching: an anchored pattern against the absolute path, a bare one against the name too."""
     text = path.as_posix()
-    return fnmatch.fnmatchcase(text, pattern) or fnmatch.fnmatchcase(path.name, pattern) or fnmatch.fnmatchcase(text, f"*/{pattern}")
+    return (
+        fnmatch.fnmatchcase(text, pattern)
+        or fnmatch.fnmatchcase(path.name, pattern)
+        or fnmatch.fnmatchcase(text, f"*/{pattern}")
+    )
 
 
 @dataclass(frozen=True)
@@ -173,7 +221,9 @@ def resolve_codes(layers: Sequence[Layer]) -> frozenset[str]:
     """The enabled codes after applying each layer in order, with ruff's specificity rules."""
     enabled = {code for code, rule in RULES_BY_CODE.items() if rule.DEFAULT_ENABLED}
     for layer in layers:
-        entries = [(s, True) for s in (*(layer.select or ()), *layer.extend_select)] + [(s, False) for s in layer.ignore]
+        entries = [(s, True) for s in (*(layer.select or ()), *layer.extend_select)] + [
+            (s, False) for s in layer.ignore
+        ]
         for code in RULES_BY_CODE:
             matches = [(_specificity(s), not on, on) for s, on in entries if _selects(s, code)]
             if matches:
@@ -241,10 +291,19 @@ def _stable(value: Any) -> Any:
 
 def build_settings(values: Mapping[str, Any], cli: Mapping[str, Any], root: Path, config_file: Path | None) -> Settings:
     """Settings from a config file's keys with command-line keys on top."""
-    layers = [Layer(_tuple(values.get("select")), tuple(values.get("extend-select", ())), tuple(values.get("ignore", ())))]
+    layers = [
+        Layer(_tuple(values.get("select")), tuple(values.get("extend-select", ())), tuple(values.get("ignore", ())))
+    ]
     layers.append(Layer(_tuple(cli.get("select")), tuple(cli.get("extend-select", ())), tuple(cli.get("ignore", ()))))
-    merged = {**values, **{k: v for k, v in cli.items() if k not in ("select", "extend-select", "ignore", "per-file-ignores")}}
-    ignores = {**values.get("per-file-ignores", {}), **values.get("extend-per-file-ignores", {}), **cli.get("per-file-ignores", {})}
+    merged = {
+        **values,
+        **{k: v for k, v in cli.items() if k not in ("select", "extend-select", "ignore", "per-file-ignores")},
+    }
+    ignores = {
+        **values.get("per-file-ignores", {}),
+        **values.get("extend-per-file-ignores", {}),
+        **cli.get("per-file-ignores", {}),
+    }
     fixable = _expand(merged.get("fixable", ["ALL"])) | _expand(merged.get("extend-fixable", []))
     cache_dir = Path(merged.get("cache-dir", ".lintdb_cache"))
     return Settings(
@@ -320,4 +379,3 @@ class ConfigResolver:
     def default(self) -> Settings:
         """The settings for the current directory (used for options that are not per file)."""
         return self.for_directory(Path.cwd())
-

@@ -15,11 +15,15 @@ from lintdb.cst_helpers import dotted, unwrap_await
 
 # The text test for files that can hold an asyncpg connection: an asyncpg import, a driver connection
 # borrowed from SQLAlchemy, or a pool's `acquire()` awaited or entered with `async with`.
-ASYNCPG_IN_FILE = r"(?m)^[ \t]*(?:import|from)[ \t]+asyncpg\b|driver_connection|(?:await|async with)[ \t]+[\w.]+\.acquire\("
+ASYNCPG_IN_FILE = (
+    r"(?m)^[ \t]*(?:import|from)[ \t]+asyncpg\b|driver_connection|(?:await|async with)[ \t]+[\w.]+\.acquire\("
+)
 ASYNCPG_GATE = ("asyncpg", "driver_connection", ".acquire(")
 ASYNCPG_CONNECT = frozenset({"asyncpg.connect", "asyncpg.connection.connect"})
 ASYNCPG_CREATE_POOL = frozenset({"asyncpg.create_pool", "asyncpg.pool.create_pool"})
-ASYNCPG_CONNECTION_TYPES = frozenset({"asyncpg.Connection", "asyncpg.connection.Connection", "asyncpg.pool.PoolConnectionProxy"})
+ASYNCPG_CONNECTION_TYPES = frozenset(
+    {"asyncpg.Connection", "asyncpg.connection.Connection", "asyncpg.pool.PoolConnectionProxy"}
+)
 ASYNCPG_KINDS = frozenset({"plain", "borrowed"})
 ROW_METHODS = frozenset({"fetchrow"})
 ROWS_METHODS = frozenset({"fetch"})
@@ -54,7 +58,11 @@ class Tracker:
         """Record the names a statement binds (assignments, `with ... as`, `for` targets)."""
         pairs: list[tuple[cst.BaseExpression, cst.BaseExpression, bool]] = []
         if isinstance(statement, cst.With):
-            pairs = [(i.asname.name, i.item, False) for i in statement.items if i.asname and isinstance(i.asname.name, cst.Name)]
+            pairs = [
+                (i.asname.name, i.item, False)
+                for i in statement.items
+                if i.asname and isinstance(i.asname.name, cst.Name)
+            ]
         elif isinstance(statement, cst.For):
             pairs = [(statement.target, statement.iter, True)]
         elif isinstance(statement, cst.SimpleStatementLine):
@@ -112,7 +120,11 @@ class Tracker:
                 if method == "prepare":
                     return Origin("statement", connection=receiver)
             if method == "acquire":
-                return None if owner is not None and owner.kind == "custom-pool" else Origin("plain", init=owner is not None and owner.init)
+                return (
+                    None
+                    if owner is not None and owner.kind == "custom-pool"
+                    else Origin("plain", init=owner is not None and owner.init)
+                )
             if method == "connection" and receiver:
                 return Origin("sa", receiver, receiver)
             if method in ("connect", "begin") and receiver:

@@ -36,7 +36,9 @@ def wrap_in_transaction(step: Step, connection: str, names: set[str], applicabil
     suite = list(step.suite)
     first = suite.index(step.statement)
     last = max(i for i in range(first, len(suite)) if i == first or mentions(suite[i], names))
-    wrapped = [with_leading_lines(s, ()) if i == first else s for i, s in enumerate(suite[first : last + 1], start=first)]
+    wrapped = [
+        with_leading_lines(s, ()) if i == first else s for i, s in enumerate(suite[first : last + 1], start=first)
+    ]
     block = cst.With(
         items=[cst.WithItem(cst.Call(cst.Attribute(cst.parse_expression(connection), cst.Name("transaction"))))],
         body=cst.IndentedBlock(body=wrapped),
@@ -62,10 +64,19 @@ def imported_name(module: cst.Module, sources: frozenset[str], name: str) -> tup
         for small in statement.body:
             if isinstance(small, (cst.Import, cst.ImportFrom)):
                 last_import = statement
-            if isinstance(small, cst.ImportFrom) and small.module is not None and dotted(small.module) in sources and not isinstance(small.names, cst.ImportStar):
+            if (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and dotted(small.module) in sources
+                and not isinstance(small.names, cst.ImportStar)
+            ):
                 for alias in small.names:
                     if alias.name.value == name:
-                        return (alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name), None
+                        return (
+                            alias.asname.name.value
+                            if alias.asname and isinstance(alias.asname.name, cst.Name)
+                            else name
+                        ), None
     if mentions(module, {name}):
         return None, None
     if last_import is not None:

@@ -64,7 +64,10 @@ def discover(paths: list[Path], resolver: ConfigResolver, force_exclude: bool | 
         path = Path(os.path.abspath(given))
         settings = resolver.for_directory(path if path.is_dir() else path.parent)
         forced = settings.force_exclude if force_exclude is None else force_exclude
-        if forced and (_excluded_with_parents(path, settings.root, settings.excluded) or _ignored_by_parents(path, settings.respect_gitignore)):
+        if forced and (
+            _excluded_with_parents(path, settings.root, settings.excluded)
+            or _ignored_by_parents(path, settings.respect_gitignore)
+        ):
             continue
         if path.is_dir():
             inherited = _parent_ignores(path) + _read_ignores(path) if settings.respect_gitignore else []

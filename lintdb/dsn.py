@@ -18,7 +18,9 @@ PGBOUNCER_HOST_WORDS = ("pgbouncer", "pooler")
 Resolve = Callable[[cst.Name], "cst.BaseExpression | None"]
 
 
-def url_text(node: cst.BaseExpression | None, resolve: Resolve, qualified: Callable[[cst.CSTNode], set[str]], depth: int = 0) -> str | None:
+def url_text(
+    node: cst.BaseExpression | None, resolve: Resolve, qualified: Callable[[cst.CSTNode], set[str]], depth: int = 0
+) -> str | None:
     """The URL a literal holds, or a name assigned once (in the function or the module, through
     ``resolve``), or `os.environ.get(NAME, default)` / `os.getenv` (the default)."""
     if depth > 5:
@@ -39,7 +41,11 @@ def url_query(url: str) -> dict[str, list[str]]:
 def is_pgbouncer(host: str | None, port: int | None, extra_hosts: Sequence[str]) -> bool:
     """Port 6432, a host naming PgBouncer or a pooler, or a host configured as PgBouncer."""
     name = (host or "").lower()
-    return port == PGBOUNCER_PORT or any(word in name for word in PGBOUNCER_HOST_WORDS) or (bool(name) and name in extra_hosts)
+    return (
+        port == PGBOUNCER_PORT
+        or any(word in name for word in PGBOUNCER_HOST_WORDS)
+        or (bool(name) and name in extra_hosts)
+    )
 
 
 def url_is_pgbouncer(url: str, extra_hosts: Sequence[str]) -> bool:

@@ -31,7 +31,7 @@ class FileSettings:
     """What applies to one file: enabled rules, their options, and fix policy."""
 
     codes: frozenset[str]
-    options: RuleOptions = RuleOptions()
+    options: RuleOptions = field(default_factory=RuleOptions)
     fixable: frozenset[str] = frozenset(RULES_BY_CODE)
     safe_overrides: frozenset[str] = frozenset()
     unsafe_overrides: frozenset[str] = frozenset()
@@ -59,14 +59,22 @@ def parse(text: str) -> cst.Module:
 
 
 def _crash(rule: type[LintRule], error: BaseException) -> str:
-    return f"internal error in {rule.CODE} ({rule.NAME}): {type(error).__name__}: {error}; the other rules still ran (please report this)"
+    return (
+        f"internal error in {rule.CODE} ({rule.NAME}): {type(error).__name__}: {error}; "
+        "the other rules still ran (please report this)"
+    )
 
 
-def _run_rules(text: str, rules: list[type[LintRule]], options: RuleOptions, crashes: dict[str, str]) -> list[tuple[Report, int, int, Fix | None]]:
+def _run_rules(
+    text: str, rules: list[type[LintRule]], options: RuleOptions, crashes: dict[str, str]
+) -> list[tuple[Report, int, int, Fix | None]]:
     """Run the rules in one batched traversal. If that raises, each rule runs alone to find the one at
     fault; a crashing rule is recorded in ``crashes`` and the others' findings are kept."""
     if len(text) > MAX_PARSE_CHARS:
-        raise SourceError(f"too large to parse ({len(text) / 1e6:.1f} million characters, limit {MAX_PARSE_CHARS // 1_000_000} million); exclude it with `extend-exclude`")
+        raise SourceError(
+            f"too large to parse ({len(text) / 1e6:.1f} million characters, "
+            f"limit {MAX_PARSE_CHARS // 1_000_000} million); exclude it with `extend-exclude`"
+        )
     module = parse(text)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     visitors = [rule(options, module, text) for rule in rules]
@@ -124,13 +132,28 @@ def _policy(fix: Fix | None, code: str, settings: FileSettings) -> Fix | None:
     return Fix(fix.edits, level, fix.title)
 
 
-def _diagnostic(code: str, message: str, start: int, end: int, fix: Fix | None, source: SourceText, noqa: Suppressions) -> Diagnostic:
+def _diagnostic(
+    code: str, message: str, start: int, end: int, fix: Fix | None, source: SourceText, noqa: Suppressions
+) -> Diagnostic:
     rule = RULES_BY_CODE[code]
     location = source.location(start)
-    return Diagnostic(code, rule.NAME, message, start, end, location, source.location(end), noqa.noqa_row(location.row), fix, rule.url())
+    return Diagnostic(
+        code,
+        rule.NAME,
+        message,
+        start,
+        end,
+        location,
+        source.location(end),
+        noqa.noqa_row(location.row),
+        fix,
+        rule.url(),
+    )
 
 
-def _unused_noqa(noqa: Suppressions, used: set[tuple[int, str]], settings: FileSettings, source: SourceText) -> list[Diagnostic]:
+def _unused_noqa(
+    noqa: Suppressions, used: set[tuple[int, str]], settings: FileSettings, source: SourceText
+) -> list[Diagnostic]:
     found = []
     for row, directive in sorted(noqa.lines.items()):
         if directive.codes is None:
@@ -160,7 +183,17 @@ def _unused_noqa(noqa: Suppressions, used: set[tuple[int, str]], settings: FileS
                 start -= 1
             edit = Edit(start, directive.end, "")
         fix = Fix((edit,), Applicability.SAFE, "Remove unused `noqa` directive")
-        found.append(_diagnostic(UNUSED_NOQA, f"Unused `noqa` directive ({detail})", directive.start, directive.end, _policy(fix, UNUSED_NOQA, settings), source, noqa))
+        found.append(
+            _diagnostic(
+                UNUSED_NOQA,
+                f"Unused `noqa` directive ({detail})",
+                directive.start,
+                directive.end,
+                _policy(fix, UNUSED_NOQA, settings),
+                source,
+                noqa,
+            )
+        )
     return found
 
 
@@ -201,7 +234,9 @@ def lint_source(text: str, settings: FileSettings, errors: list[str] | None = No
     used: set[tuple[int, str]] = set()
     diagnostics = []
     for report, start, end, fix in resolved:
-        diagnostic = _diagnostic(report.code, report.message, start, end, _policy(fix, report.code, settings), source, noqa)
+        diagnostic = _diagnostic(
+            report.code, report.message, start, end, _policy(fix, report.code, settings), source, noqa
+        )
         directive = noqa.lines.get(diagnostic.noqa_row)
         if noqa.file_all or report.code in noqa.file_codes:
             continue
@@ -237,7 +272,10 @@ def fix_source(text: str, settings: FileSettings, minimum: Applicability) -> Fix
             parse(new_text)
         except SourceError as error:
             codes = ", ".join(sorted(applied))
-            raise SourceError(f"a fix by {codes} produced code that does not parse, so the file was left unchanged ({error}); please report this") from None
+            raise SourceError(
+                f"a fix by {codes} produced code that does not parse, so the file was left unchanged ({error}); "
+                "please report this"
+            ) from None
         new_diagnostics = lint_source(new_text, settings, errors)
         fixed.update(applied)
         text, diagnostics = new_text, new_diagnostics
@@ -250,5 +288,3 @@ def lint_file_text(text: str, settings: FileSettings, fix: Applicability | None)
         errors: list[str] = []
         return FixResult(text, lint_source(text, settings, errors), errors=errors)
     return fix_source(text, settings, fix)
-
-

@@ -11,7 +11,9 @@ import libcst as cst
 from lintdb.cst_helpers import call_arg, string_value
 from lintdb.dsn import Resolve, url_query, url_text
 
-CREATE_ASYNC_ENGINE = frozenset({"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"})
+CREATE_ASYNC_ENGINE = frozenset(
+    {"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"}
+)
 CACHE_SETTINGS = ("statement_cache_size", "prepared_statement_cache_size")
 
 
@@ -25,7 +27,9 @@ class AsyncpgEngine:
     zeroed: frozenset[str]
 
 
-def asyncpg_engine(call: cst.Call, resolve: Resolve, qualified: Callable[[cst.CSTNode], set[str]]) -> AsyncpgEngine | None:
+def asyncpg_engine(
+    call: cst.Call, resolve: Resolve, qualified: Callable[[cst.CSTNode], set[str]]
+) -> AsyncpgEngine | None:
     """The call as an asyncpg engine, or None (another call or driver, or `connect_args` built elsewhere)."""
     if not qualified(call.func) & CREATE_ASYNC_ENGINE:
         return None
@@ -42,7 +46,9 @@ def asyncpg_engine(call: cst.Call, resolve: Resolve, qualified: Callable[[cst.CS
             key = string_value(element.key) if isinstance(element, cst.DictElement) else None
             if key in CACHE_SETTINGS and isinstance(element, cst.DictElement):
                 values[key] = element.value.value if isinstance(element.value, cst.Integer) else "?"
-    return AsyncpgEngine(call, url, frozenset(values), frozenset(name for name, value in values.items() if value == "0"))
+    return AsyncpgEngine(
+        call, url, frozenset(values), frozenset(name for name, value in values.items() if value == "0")
+    )
 
 
 def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst.Call:
@@ -51,7 +57,12 @@ def with_keyword(call: cst.Call, keyword: str, value: cst.BaseExpression) -> cst
     trailing = args[-1].comma if args else cst.MaybeSentinel.DEFAULT  # a trailing comma stays last
     if args:
         args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    added = cst.Arg(value, keyword=cst.Name(keyword), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")), comma=trailing)
+    added = cst.Arg(
+        value,
+        keyword=cst.Name(keyword),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+        comma=trailing,
+    )
     return call.with_changes(args=[*args, added])
 
 

@@ -59,7 +59,9 @@ def write_source(source: SourceFile, text: str) -> None:
     try:
         data = text.encode(source.encoding)
     except UnicodeEncodeError as error:
-        raise SourceError(f"not written: the fixed text cannot be encoded as {source.encoding} ({error.reason})") from None
+        raise SourceError(
+            f"not written: the fixed text cannot be encoded as {source.encoding} ({error.reason})"
+        ) from None
     mode = source.path.stat().st_mode & 0o7777
     directory = source.path.parent
     handle, temp = tempfile.mkstemp(prefix=f".{source.path.name}.", suffix=".lintdb-tmp", dir=directory)

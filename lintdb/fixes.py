@@ -20,7 +20,9 @@ class _Replacer(cst.CSTTransformer):
         super().__init__()
         self.replacements = replacements
 
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:  # type: ignore[override]
+    def on_leave(  # type: ignore[override]
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         found = self.replacements.get(id(original_node))
         return updated_node if found is None else found.new
 
@@ -62,13 +64,21 @@ def build_fix(spec: FixSpec, module: cst.Module, offsets: Callable[[Span], tuple
             edits.append(Edit(start, end, change.content))
     replacements = {id(c.old): c for c in spec.changes if isinstance(c, Replace)}
     if replacements:
-        edits.extend(Edit(e.start + shift, e.end + shift, e.content) for e in diff_edits(module.code, module.visit(_Replacer(replacements)).code))
+        edits.extend(
+            Edit(e.start + shift, e.end + shift, e.content)
+            for e in diff_edits(module.code, module.visit(_Replacer(replacements)).code)
+        )
     return Fix(tuple(sorted(edits, key=lambda e: (e.start, e.end))), spec.applicability, spec.title)
 
 
 def _overlaps(a: Edit, b: Edit) -> bool:
     """Edits touch the same text, or insert at the same point (their order would be ambiguous)."""
-    return (a.start < b.end and b.start < a.end) or a.start == b.start or (a.start == a.end == b.end) or (b.start == b.end == a.end)
+    return (
+        (a.start < b.end and b.start < a.end)
+        or a.start == b.start
+        or (a.start == a.end == b.end)
+        or (b.start == b.end == a.end)
+    )
 
 
 def apply_fixes(text: str, fixes: Iterable[tuple[str, Fix]]) -> tuple[str, Counter[str]]:

@@ -34,9 +34,27 @@ class LintdbChecker:
     @classmethod
     def add_options(cls, manager: Any) -> None:
         """Rule options, settable as `--lintdb-…` or in flake8's config files."""
-        manager.add_option("--lintdb-pgbouncer-hosts", default="", parse_from_config=True, comma_separated_list=True, help="Hosts that are PgBouncer (LDB201).")
-        manager.add_option("--lintdb-alembic-dialects", default="", parse_from_config=True, comma_separated_list=True, help="Dialects your migrations target (LDB303).")
-        manager.add_option("--lintdb-alembic-env-fix", default="commit", parse_from_config=True, choices=("commit", "autocommit"), help="The fix LDB301 suggests.")
+        manager.add_option(
+            "--lintdb-pgbouncer-hosts",
+            default="",
+            parse_from_config=True,
+            comma_separated_list=True,
+            help="Hosts that are PgBouncer (LDB201).",
+        )
+        manager.add_option(
+            "--lintdb-alembic-dialects",
+            default="",
+            parse_from_config=True,
+            comma_separated_list=True,
+            help="Dialects your migrations target (LDB303).",
+        )
+        manager.add_option(
+            "--lintdb-alembic-env-fix",
+            default="commit",
+            parse_from_config=True,
+            choices=("commit", "autocommit"),
+            help="The fix LDB301 suggests.",
+        )
         manager.extend_default_ignore([code for code, rule in RULES_BY_CODE.items() if not rule.DEFAULT_ENABLED])
 
     @classmethod

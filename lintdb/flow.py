@@ -25,7 +25,9 @@ def suites(statement: cst.BaseStatement) -> list[Sequence[cst.BaseStatement]]:
     """The statement lists directly inside a compound statement (nested functions and classes excluded)."""
     if isinstance(statement, cst.If):
         orelse = statement.orelse
-        return _block(statement.body) + (suites(orelse) if isinstance(orelse, cst.If) else _block(orelse.body if orelse else None))
+        return _block(statement.body) + (
+            suites(orelse) if isinstance(orelse, cst.If) else _block(orelse.body if orelse else None)
+        )
     if isinstance(statement, (cst.For, cst.While)):
         return _block(statement.body) + _block(statement.orelse.body if statement.orelse else None)
     if isinstance(statement, cst.With):
@@ -45,7 +47,7 @@ def walk(body: Sequence[cst.BaseStatement], withs: tuple[cst.With, ...] = ()) ->
     """Every statement under ``body`` in source order, nested functions and classes excluded."""
     for statement in body:
         yield Step(statement, body, withs)
-        inner = withs + (statement,) if isinstance(statement, cst.With) else withs
+        inner = (*withs, statement) if isinstance(statement, cst.With) else withs
         for suite in suites(statement):
             yield from walk(suite, inner)
 

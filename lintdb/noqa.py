@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 
 _CODES = r"[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*"
 _LINE_NOQA = re.compile(r"#\s*(?i:noqa)(?P<colon>\s*:\s*(?P<codes>" + _CODES + r"))?")
-_FILE_NOQA = re.compile(r"#\s*(?P<tool>(?i:lintdb|ruff|flake8))\s*:\s*(?i:noqa)(?:\s*:\s*(?P<codes>" + _CODES + r"))?\s*$")
+_FILE_NOQA = re.compile(
+    r"#\s*(?P<tool>(?i:lintdb|ruff|flake8))\s*:\s*(?i:noqa)(?:\s*:\s*(?P<codes>" + _CODES + r"))?\s*$"
+)
 _CODE = re.compile(r"[A-Z]+[0-9]+")
 
 
@@ -70,7 +72,9 @@ def parse_suppressions(text: str, line_starts: list[int]) -> Suppressions:
             match = _LINE_NOQA.search(token.string)
             if match and (match.group("codes") or not token.string[match.end() :].lstrip().startswith(":")):
                 codes = _codes(match.group("codes"), offset + match.start("codes")) if match.group("codes") else None
-                found.lines[row] = Directive(row, offset + match.start(), offset + match.end(), codes, offset + len(token.string))
+                found.lines[row] = Directive(
+                    row, offset + match.start(), offset + match.end(), codes, offset + len(token.string)
+                )
     except (tokenize.TokenError, SyntaxError):
         pass
     return found

@@ -60,7 +60,11 @@ def _json_object(item: Found) -> dict[str, Any]:
         fix = {
             "applicability": d.fix.applicability.label,
             "edits": [
-                {"content": e.content, "end_location": _location(item.source.location(e.end)), "location": _location(item.source.location(e.start))}
+                {
+                    "content": e.content,
+                    "end_location": _location(item.source.location(e.end)),
+                    "location": _location(item.source.location(e.start)),
+                }
                 for e in d.fix.edits
             ],
             "message": d.fix.title,
@@ -93,7 +97,11 @@ def _marker(view: View, d: Diagnostic) -> str:
 
 
 def render_concise(view: View) -> str:
-    return "".join(f"{relative(f.path)}:{f.diagnostic.location.row}:{f.diagnostic.location.column}: {f.diagnostic.code} {_marker(view, f.diagnostic)}{f.diagnostic.message}\n" for f in view.found)
+    return "".join(
+        f"{relative(f.path)}:{f.diagnostic.location.row}:{f.diagnostic.location.column}: "
+        f"{f.diagnostic.code} {_marker(view, f.diagnostic)}{f.diagnostic.message}\n"
+        for f in view.found
+    )
 
 
 def _fix_diff(item: Found, gutter: int) -> list[str]:
@@ -115,7 +123,11 @@ def render_full(view: View) -> str:
         last_row = min(d.end_location.row, d.location.row + 5)
         gutter = len(str(last_row + 10))
         pad = " " * gutter
-        lines = [f"{d.code} {_marker(view, d)}{d.message}", f"{pad}--> {relative(item.path)}:{d.location.row}:{d.location.column}", f"{pad} |"]
+        lines = [
+            f"{d.code} {_marker(view, d)}{d.message}",
+            f"{pad}--> {relative(item.path)}:{d.location.row}:{d.location.column}",
+            f"{pad} |",
+        ]
         for row in range(d.location.row, last_row + 1):
             text = item.source.line(row)
             lines.append(f"{row:>{gutter}} | {text}")
@@ -132,7 +144,10 @@ def render_full(view: View) -> str:
 
 
 def render_pylint(view: View) -> str:
-    return "".join(f"{relative(f.path)}:{f.diagnostic.location.row}: [{f.diagnostic.code}] {f.diagnostic.message}\n" for f in view.found)
+    return "".join(
+        f"{relative(f.path)}:{f.diagnostic.location.row}: [{f.diagnostic.code}] {f.diagnostic.message}\n"
+        for f in view.found
+    )
 
 
 def _github_escape(text: str) -> str:
@@ -143,7 +158,10 @@ def render_github(view: View) -> str:
     out = []
     for f in view.found:
         d = f.diagnostic
-        where = f"file={f.path},line={d.location.row},col={d.location.column},endLine={d.end_location.row},endColumn={d.end_location.column}"
+        where = (
+            f"file={f.path},line={d.location.row},col={d.location.column},"
+            f"endLine={d.end_location.row},endColumn={d.end_location.column}"
+        )
         text = f"{relative(f.path)}:{d.location.row}:{d.location.column}: {d.code} {d.message}"
         if d.fix is not None:
             text += f"\n  help: {d.fix.title}"
@@ -155,20 +173,24 @@ def render_gitlab(view: View) -> str:
     items = []
     for f in view.found:
         d = f.diagnostic
-        fingerprint = hashlib.sha256(f"{relative(f.path)}:{d.code}:{d.message}:{f.source.line(d.location.row).strip()}".encode()).hexdigest()[:16]
-        items.append({
-            "check_name": d.code,
-            "description": f"{d.code}: {d.message}",
-            "severity": "major",
-            "fingerprint": fingerprint,
-            "location": {
-                "path": relative(f.path),
-                "positions": {
-                    "begin": {"line": d.location.row, "column": d.location.column},
-                    "end": {"line": d.end_location.row, "column": d.end_location.column},
+        fingerprint = hashlib.sha256(
+            f"{relative(f.path)}:{d.code}:{d.message}:{f.source.line(d.location.row).strip()}".encode()
+        ).hexdigest()[:16]
+        items.append(
+            {
+                "check_name": d.code,
+                "description": f"{d.code}: {d.message}",
+                "severity": "major",
+                "fingerprint": fingerprint,
+                "location": {
+                    "path": relative(f.path),
+                    "positions": {
+                        "begin": {"line": d.location.row, "column": d.location.column},
+                        "end": {"line": d.end_location.row, "column": d.end_location.column},
+                    },
                 },
-            },
-        })
+            }
+        )
     return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -195,26 +217,54 @@ def render_sarif(view: View) -> str:
         uri = f.path.as_uri()
         result: dict[str, Any] = {
             "level": "error",
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": _sarif_region(d.location, d.end_location)}}],
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri},
+                        "region": _sarif_region(d.location, d.end_location),
+                    }
+                }
+            ],
             "message": {"text": d.message},
             "ruleId": d.code,
         }
         if d.fix is not None and d.fix.edits:
-            result["fixes"] = [{
-                "description": {"text": d.fix.title},
-                "artifactChanges": [{
-                    "artifactLocation": {"uri": uri},
-                    "replacements": [
-                        {"deletedRegion": _sarif_region(f.source.location(e.start), f.source.location(e.end)), "insertedContent": {"text": e.content}}
-                        for e in d.fix.edits
+            result["fixes"] = [
+                {
+                    "description": {"text": d.fix.title},
+                    "artifactChanges": [
+                        {
+                            "artifactLocation": {"uri": uri},
+                            "replacements": [
+                                {
+                                    "deletedRegion": _sarif_region(
+                                        f.source.location(e.start), f.source.location(e.end)
+                                    ),
+                                    "insertedContent": {"text": e.content},
+                                }
+                                for e in d.fix.edits
+                            ],
+                        }
                     ],
-                }],
-            }]
+                }
+            ]
         results.append(result)
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{"tool": {"driver": {"name": "lintdb", "informationUri": "https://lintdb.dev", "version": __version__, "rules": rules}}, "results": results}],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "lintdb",
+                        "informationUri": "https://lintdb.dev",
+                        "version": __version__,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
     }
     return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
 
@@ -224,15 +274,30 @@ def render_junit(view: View) -> str:
     for f in view.found:
         by_file.setdefault(f.path, []).append(f.diagnostic)
     total = len(view.found)
-    out = ['<?xml version="1.0" encoding="UTF-8"?>', f'<testsuites name="lintdb" tests="{max(total, 1)}" failures="{total}" errors="0">']
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<testsuites name="lintdb" tests="{max(total, 1)}" failures="{total}" errors="0">',
+    ]
     if not by_file:
-        out += ['  <testsuite name="lintdb" tests="1" disabled="0" errors="0" failures="0" package="org.lintdb">', '    <testcase name="No errors found" classname="lintdb"/>', "  </testsuite>"]
+        out += [
+            '  <testsuite name="lintdb" tests="1" disabled="0" errors="0" failures="0" package="org.lintdb">',
+            '    <testcase name="No errors found" classname="lintdb"/>',
+            "  </testsuite>",
+        ]
     for path, diagnostics in by_file.items():
         name = relative(path)
-        out.append(f'  <testsuite name={quoteattr(name)} tests="{len(diagnostics)}" disabled="0" errors="0" failures="{len(diagnostics)}" package="org.lintdb">')
+        out.append(
+            f'  <testsuite name={quoteattr(name)} tests="{len(diagnostics)}" disabled="0" errors="0" '
+            f'failures="{len(diagnostics)}" package="org.lintdb">'
+        )
         for d in diagnostics:
-            out.append(f'    <testcase name={quoteattr("org.lintdb." + d.code)} classname={quoteattr(name[:-3] if name.endswith(".py") else name)} line="{d.location.row}" column="{d.location.column}">')
-            out.append(f"      <failure message={quoteattr(d.message)}>{escape(f'line {d.location.row}, col {d.location.column}, {d.message}')}</failure>")
+            out.append(
+                f"    <testcase name={quoteattr('org.lintdb.' + d.code)} "
+                f"classname={quoteattr(name[:-3] if name.endswith('.py') else name)} "
+                f'line="{d.location.row}" column="{d.location.column}">'
+            )
+            detail = escape(f"line {d.location.row}, col {d.location.column}, {d.message}")
+            out.append(f"      <failure message={quoteattr(d.message)}>{detail}</failure>")
             out.append("    </testcase>")
         out.append("  </testsuite>")
     out.append("</testsuites>")
@@ -262,7 +327,11 @@ def summary(view: View, fixed: int, fix_mode: bool) -> str:
     noun = "error" if total == 1 else "errors"
     lines = [f"Found {total} {noun} ({fixed} fixed, {remaining} remaining)." if fixed else f"Found {total} {noun}."]
     applicable = sum(1 for f in view.found if view.applicable(f.diagnostic))
-    hidden = 0 if view.unsafe_fixes else sum(1 for f in view.found if f.diagnostic.fix and f.diagnostic.fix.applicability == Applicability.UNSAFE)
+    hidden = (
+        0
+        if view.unsafe_fixes
+        else sum(1 for f in view.found if f.diagnostic.fix and f.diagnostic.fix.applicability == Applicability.UNSAFE)
+    )
     hint = f" ({hidden} hidden fixes can be enabled with the `--unsafe-fixes` option)" if hidden else ""
     if applicable and not fix_mode:
         lines.append(f"[*] {applicable} fixable with the `--fix` option{hint}.")

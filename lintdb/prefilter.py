@@ -27,7 +27,12 @@ def without_docstrings(text: str) -> str:
     for node in ast.walk(tree):
         if isinstance(node, _DOCUMENTED) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str) and first.end_lineno:
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+                and first.end_lineno
+            ):
                 for index in range(first.lineno - 1, first.end_lineno):
                     lines[index] = "\n"
                 emptied = True

@@ -17,7 +17,12 @@ from lintdb.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
 from lintdb.output import Found
 from lintdb.source import SourceText
 
-_APPLICABILITY = {"safe": Applicability.SAFE, "unsafe": Applicability.UNSAFE, "displayonly": Applicability.DISPLAY_ONLY, "display-only": Applicability.DISPLAY_ONLY}
+_APPLICABILITY = {
+    "safe": Applicability.SAFE,
+    "unsafe": Applicability.UNSAFE,
+    "displayonly": Applicability.DISPLAY_ONLY,
+    "display-only": Applicability.DISPLAY_ONLY,
+}
 
 
 class RuffMissing(Exception):
@@ -74,10 +79,28 @@ def _found(item: dict[str, Any], texts: dict[str, SourceText]) -> Found:
     start, end = _location(item.get("location"), source), _location(item.get("end_location"), source)
     fix = None
     if item.get("fix"):
-        edits = tuple(Edit(_location(e.get("location"), source), _location(e.get("end_location"), source), e["content"]) for e in item["fix"]["edits"])
-        fix = Fix(edits, _APPLICABILITY.get(item["fix"]["applicability"], Applicability.DISPLAY_ONLY), item["fix"].get("message") or "")
+        edits = tuple(
+            Edit(_location(e.get("location"), source), _location(e.get("end_location"), source), e["content"])
+            for e in item["fix"]["edits"]
+        )
+        fix = Fix(
+            edits,
+            _APPLICABILITY.get(item["fix"]["applicability"], Applicability.DISPLAY_ONLY),
+            item["fix"].get("message") or "",
+        )
     code = item.get("code") or item.get("name") or "invalid-syntax"
-    diagnostic = Diagnostic(code, item.get("name") or code, item["message"], start, end, Location(*_row_col(item.get("location"))), Location(*_row_col(item.get("end_location"))), item.get("noqa_row") or 1, fix, item.get("url") or "")
+    diagnostic = Diagnostic(
+        code,
+        item.get("name") or code,
+        item["message"],
+        start,
+        end,
+        Location(*_row_col(item.get("location"))),
+        Location(*_row_col(item.get("end_location"))),
+        item.get("noqa_row") or 1,
+        fix,
+        item.get("url") or "",
+    )
     return Found(Path(filename), diagnostic, source)
 
 
@@ -87,17 +110,27 @@ def _row_col(data: dict[str, int] | None) -> tuple[int, int]:
 
 def fix_with_ruff(args: argparse.Namespace, paths: list[str], unsafe: bool) -> RuffResult | None:
     """Let ruff apply its fixes first (lintdb then checks the files as ruff left them); None when fine."""
-    done = subprocess.run([*_command(), "check", *_flags(args, True, unsafe), "--output-format", "concise", "--quiet", *paths], capture_output=True, text=True)
+    done = subprocess.run(
+        [*_command(), "check", *_flags(args, True, unsafe), "--output-format", "concise", "--quiet", *paths],
+        capture_output=True,
+        text=True,
+    )
     return RuffResult(exit_code=2, stderr=done.stderr) if done.returncode == 2 else None
 
 
 def report_with_ruff(args: argparse.Namespace, paths: list[str], unsafe: bool, sarif: bool) -> RuffResult:
     """ruff's findings on the files as they are now (or its diff, under `--diff`)."""
     if args.diff:
-        done = subprocess.run([*_command(), "check", *_flags(args, False, unsafe), *paths], capture_output=True, text=True)
+        done = subprocess.run(
+            [*_command(), "check", *_flags(args, False, unsafe), *paths], capture_output=True, text=True
+        )
         return RuffResult(exit_code=done.returncode, diff=done.stdout, stderr=done.stderr)
     flags = [f for f in _flags(args, False, unsafe) if f != "--exit-non-zero-on-fix"]
-    done = subprocess.run([*_command(), "check", *flags, "--output-format", "sarif" if sarif else "json", *paths], capture_output=True, text=True)
+    done = subprocess.run(
+        [*_command(), "check", *flags, "--output-format", "sarif" if sarif else "json", *paths],
+        capture_output=True,
+        text=True,
+    )
     result = RuffResult(exit_code=done.returncode, stderr=done.stderr)
     if done.returncode == 2 or not done.stdout.strip():
         return result

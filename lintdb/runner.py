@@ -123,7 +123,9 @@ def check_paths(files: list[Path], resolver: ConfigResolver, mode: Mode, use_cac
     for outcome in results:
         cache_of = owners.get(outcome.path)
         if cache_of is not None:
-            cache_of.record(outcome.path, not outcome.errors and not outcome.diagnostics and outcome.text == outcome.original)
+            cache_of.record(
+                outcome.path, not outcome.errors and not outcome.diagnostics and outcome.text == outcome.original
+            )
     for cache in caches.values():
         cache.save()
     return sorted(outcomes + results, key=lambda o: str(o.path))

@@ -62,7 +62,9 @@ def _publish(uri: str) -> None:
         )
         for d in diagnostics
     ]
-    server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=document.version))
+    server.text_document_publish_diagnostics(
+        lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=document.version)
+    )
 
 
 def _schedule(uri: str) -> None:
@@ -115,23 +117,31 @@ def code_action(params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         if d.fix is None or not d.fix.edits or d.fix.applicability == Applicability.DISPLAY_ONLY:
             continue
         where = _range(source, d.start, d.end)
-        if (where.end.line, where.end.character) < (wanted.start.line, wanted.start.character) or (where.start.line, where.start.character) > (wanted.end.line, wanted.end.character):
+        if (where.end.line, where.end.character) < (wanted.start.line, wanted.start.character) or (
+            where.start.line,
+            where.start.character,
+        ) > (wanted.end.line, wanted.end.character):
             continue
         unsafe = " (unsafe)" if d.fix.applicability == Applicability.UNSAFE else ""
-        actions.append(lsp.CodeAction(
-            title=f"{d.code}: {d.fix.title}{unsafe}",
-            kind=lsp.CodeActionKind.QuickFix,
-            is_preferred=d.fix.applicability == Applicability.SAFE,
-            edit=lsp.WorkspaceEdit(changes={uri: _text_edits(source, d.fix.edits)}),
-        ))
+        actions.append(
+            lsp.CodeAction(
+                title=f"{d.code}: {d.fix.title}{unsafe}",
+                kind=lsp.CodeActionKind.QuickFix,
+                is_preferred=d.fix.applicability == Applicability.SAFE,
+                edit=lsp.WorkspaceEdit(changes={uri: _text_edits(source, d.fix.edits)}),
+            )
+        )
     if any(d.fix and d.fix.edits and d.fix.applicability == Applicability.SAFE for d in diagnostics):
         fixed = fix_text(source.text, _path(uri))
         whole = lsp.TextEdit(range=_range(source, 0, len(source.text)), new_text=fixed)
-        actions.append(lsp.CodeAction(title="lintdb: fix all safe fixes", kind=FIX_ALL, edit=lsp.WorkspaceEdit(changes={uri: [whole]})))
+        actions.append(
+            lsp.CodeAction(
+                title="lintdb: fix all safe fixes", kind=FIX_ALL, edit=lsp.WorkspaceEdit(changes={uri: [whole]})
+            )
+        )
     return actions
 
 
 def serve() -> None:
     """Run the server over standard input and output."""
     server.start_io()
-

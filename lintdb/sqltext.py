@@ -105,7 +105,11 @@ def _decode(body: str, is_raw: bool, fstring: bool) -> tuple[str, list[int]]:
             match = _ESCAPE.match(body, pos)
             assert match is not None
             escape = match.group()
-            value = ast.literal_eval('"' + escape + '"') if escape[1] in "xuUN01234567" or escape[1] in _SIMPLE_ESCAPES else escape
+            value = (
+                ast.literal_eval('"' + escape + '"')
+                if escape[1] in "xuUN01234567" or escape[1] in _SIMPLE_ESCAPES
+                else escape
+            )
             if escape[1] in "\r\n":
                 value = ""
             for part in value:
@@ -123,8 +127,12 @@ def _quote_len(value: str) -> int:
     return 3 if value.startswith(('"""', "'''")) else 1
 
 
-def _literal_pieces(node: cst.BaseExpression, constants: Mapping[str, cst.BaseExpression]) -> Iterator[tuple[cst.CSTNode | None, str, str, list[int]]]:
-    """Yield (anchor node, raw source of the anchor, decoded text, map) for each part; raise ValueError if not SQL text."""
+def _literal_pieces(
+    node: cst.BaseExpression, constants: Mapping[str, cst.BaseExpression]
+) -> Iterator[tuple[cst.CSTNode | None, str, str, list[int]]]:
+    """Yield (anchor node, raw source of the anchor, decoded text, map) for each part.
+
+    Raise ValueError if not SQL text."""
     if isinstance(node, cst.SimpleString):
         prefix = node.prefix.lower()
         if "b" in prefix:
@@ -189,7 +197,9 @@ def module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:
                     if target.value in seen:
                         found.pop(target.value, None)
                     seen.add(target.value)
-                    if value is not None and isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Call)):
+                    if value is not None and isinstance(
+                        value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Call)
+                    ):
                         found[target.value] = value
     return found
 
@@ -219,9 +229,17 @@ def temp_tables(sql: str) -> list[TempTable]:
     for raw in statements(sql):
         stmt = raw.stmt
         if isinstance(stmt, pglast.ast.CreateStmt):
-            relation, drop, exists = stmt.relation, stmt.oncommit == enums.OnCommitAction.ONCOMMIT_DROP, bool(stmt.if_not_exists)
+            relation, drop, exists = (
+                stmt.relation,
+                stmt.oncommit == enums.OnCommitAction.ONCOMMIT_DROP,
+                bool(stmt.if_not_exists),
+            )
         elif isinstance(stmt, pglast.ast.CreateTableAsStmt) and stmt.into is not None:
-            relation, drop, exists = stmt.into.rel, stmt.into.onCommit == enums.OnCommitAction.ONCOMMIT_DROP, bool(stmt.if_not_exists)
+            relation, drop, exists = (
+                stmt.into.rel,
+                stmt.into.onCommit == enums.OnCommitAction.ONCOMMIT_DROP,
+                bool(stmt.if_not_exists),
+            )
         else:
             continue
         if relation is not None and relation.relpersistence == "t":
@@ -235,7 +253,11 @@ def dropped_tables(sql: str, if_exists: bool = False) -> list[tuple[str | None, 
     found = []
     for raw in statements(sql):
         stmt = raw.stmt
-        if isinstance(stmt, pglast.ast.DropStmt) and stmt.removeType == enums.ObjectType.OBJECT_TABLE and (stmt.missing_ok or not if_exists):
+        if (
+            isinstance(stmt, pglast.ast.DropStmt)
+            and stmt.removeType == enums.ObjectType.OBJECT_TABLE
+            and (stmt.missing_ok or not if_exists)
+        ):
             for names in stmt.objects or ():
                 parts = [n.sval for n in names]
                 found.append((parts[-2] if len(parts) > 1 else None, parts[-1]))

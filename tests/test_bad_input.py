@@ -47,7 +47,11 @@ def test_syntax_errors(lintdb, tmp_path: Path, source: str, reason: str) -> None
     assert len(errors) == 1 and errors[0].startswith("lintdb: error: broken.py:") and reason in errors[0]
 
 
-@pytest.mark.parametrize("source", ["type Ids = list[int]\n", "def first[T](xs: list[T]) -> T:\n    return xs[0]\n"], ids=["type-alias", "pep695-generic"])
+@pytest.mark.parametrize(
+    "source",
+    ["type Ids = list[int]\n", "def first[T](xs: list[T]) -> T:\n    return xs[0]\n"],
+    ids=["type-alias", "pep695-generic"],
+)
 def test_newer_syntax_that_libcst_parses_is_checked(lintdb, tmp_path: Path, source: str) -> None:
     write(tmp_path, "new.py", source + TRIGGER)
     result = lintdb("check", "--output-format", "concise", ".")
@@ -58,7 +62,9 @@ def test_newer_syntax_that_libcst_parses_is_checked(lintdb, tmp_path: Path, sour
 def test_non_utf8_file_without_cookie(lintdb, tmp_path: Path) -> None:
     (tmp_path / "latin.py").write_bytes("# caf\xe9\n".encode("latin-1") + TRIGGER.encode())
     errors = _check_with_good_file(lintdb, tmp_path)
-    assert len(errors) == 1 and errors[0].startswith("lintdb: error: latin.py: cannot decode") and "PEP 263" in errors[0]
+    assert (
+        len(errors) == 1 and errors[0].startswith("lintdb: error: latin.py: cannot decode") and "PEP 263" in errors[0]
+    )
 
 
 def test_pep263_cookie_is_honoured_and_kept_by_a_fix(lintdb, tmp_path: Path) -> None:
@@ -95,7 +101,11 @@ def test_huge_file_without_trigger_is_fast_and_clean(lintdb, tmp_path: Path) -> 
 def test_huge_file_with_trigger_is_reported_not_parsed(lintdb, tmp_path: Path) -> None:
     write(tmp_path, "huge.py", "x = 1\n" * 1_750_000 + TRIGGER)
     errors = _check_with_good_file(lintdb, tmp_path)
-    assert len(errors) == 1 and errors[0].startswith("lintdb: error: huge.py: too large to parse") and "extend-exclude" in errors[0]
+    assert (
+        len(errors) == 1
+        and errors[0].startswith("lintdb: error: huge.py: too large to parse")
+        and "extend-exclude" in errors[0]
+    )
 
 
 def test_binary_file_named_py(lintdb, tmp_path: Path) -> None:
@@ -181,7 +191,10 @@ def test_diff_never_writes(lintdb, tmp_path: Path) -> None:
         ('extend-exclude = ["src/[abc"]\n', "invalid glob `src/[abc`"),
         ('ignore = ["LDB1O1"]\n', "unknown rule selector `LDB1O1` in `ignore`"),
         ("select = LDB\n", "invalid TOML"),
-        ('[lint]\nper-file-ignores = { "tests/*" = "LDB101" }\n', "`per-file-ignores` must map glob patterns to lists of rule codes"),
+        (
+            '[lint]\nper-file-ignores = { "tests/*" = "LDB101" }\n',
+            "`per-file-ignores` must map glob patterns to lists of rule codes",
+        ),
     ],
     ids=["unknown-key", "bad-glob", "bad-code", "bad-toml", "bad-type"],
 )
@@ -200,11 +213,22 @@ def test_a_crashing_rule_is_contained(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(SqlInListParameter, "visit_Call", visit_Call)
     settings: FileSettings = build_settings({}, {"select": ["ALL"]}, Path.cwd(), None).for_file(Path("a.py"))
-    source = "import os  # noqa: LDB103\n" + 'async def f(con):\n    await con.execute("CREATE TEMP TABLE _t (a int) ON COMMIT DROP")\n\n\nasync def main():\n    import asyncpg\n\n    con = await asyncpg.connect()\n    await f(con)\n'
-    source += 'async def g():\n    import asyncpg\n    con = await asyncpg.connect()\n    await con.execute("CREATE TEMP TABLE _t (a int) ON COMMIT DROP")\n    await con.fetch("SELECT 1 WHERE a IN $1", [1])\n'
+    source = (
+        "import os  # noqa: LDB103\n"
+        + 'async def f(con):\n    await con.execute("CREATE TEMP TABLE _t (a int) ON COMMIT DROP")\n\n\n'
+        "async def main():\n    import asyncpg\n\n    con = await asyncpg.connect()\n    await f(con)\n"
+    )
+    source += (
+        "async def g():\n    import asyncpg\n    con = await asyncpg.connect()\n"
+        '    await con.execute("CREATE TEMP TABLE _t (a int) ON COMMIT DROP")\n'
+        '    await con.fetch("SELECT 1 WHERE a IN $1", [1])\n'
+    )
     errors: list[str] = []
     diagnostics = lint_source(source, settings, errors)
-    assert errors == ["internal error in LDB103 (sql-in-list-parameter): ZeroDivisionError: boom; the other rules still ran (please report this)"]
+    assert errors == [
+        "internal error in LDB103 (sql-in-list-parameter): ZeroDivisionError: boom; "
+        "the other rules still ran (please report this)"
+    ]
     assert [d.code for d in diagnostics] == ["LDB101"], "other rules report, and LDB103's noqa is not called unused"
     with pytest.raises(SourceError, match="internal error in LDB103"):
         lint_source(source, settings)

@@ -69,8 +69,8 @@ def test_diff_writes_nothing_and_exits_1(lintdb, tmp_path: Path) -> None:
     path = write(tmp_path, "bad.py", BAD)
     result = lintdb("check", "--diff", ".")
     assert result.returncode == 1
-    assert "-    return await con.fetch(\"SELECT id FROM t WHERE id IN $1\", ids)" in result.stdout
-    assert "+    return await con.fetch(\"SELECT id FROM t WHERE id = ANY($1)\", ids)" in result.stdout
+    assert '-    return await con.fetch("SELECT id FROM t WHERE id IN $1", ids)' in result.stdout
+    assert '+    return await con.fetch("SELECT id FROM t WHERE id = ANY($1)", ids)' in result.stdout
     assert path.read_text() == BAD
     assert "Would fix 1 error." in result.stderr
     path.write_text(FIXED)
@@ -114,23 +114,32 @@ def test_stdin(lintdb) -> None:
 def test_json_output(lintdb, tmp_path: Path) -> None:
     write(tmp_path, "bad.py", BAD)
     data = json.loads(lintdb("check", "--output-format", "json", ".").stdout)
-    assert data == [{
-        "cell": None,
-        "code": "LDB103",
-        "end_location": {"column": 60, "row": 2},
-        "filename": str(tmp_path / "bad.py"),
-        "fix": {
-            "applicability": "safe",
-            "edits": [{"content": "= ANY($1)", "end_location": {"column": 60, "row": 2}, "location": {"column": 55, "row": 2}}],
-            "message": "Replace with `= ANY($1)`",
-        },
-        "location": {"column": 55, "row": 2},
-        "message": "`IN $1` is a syntax error in PostgreSQL (a parameter is one value, not a list); use `= ANY($1)`",
-        "name": "sql-in-list-parameter",
-        "noqa_row": 2,
-        "severity": "error",
-        "url": "https://lintdb.dev/rules/sql-in-list-parameter",
-    }]
+    assert data == [
+        {
+            "cell": None,
+            "code": "LDB103",
+            "end_location": {"column": 60, "row": 2},
+            "filename": str(tmp_path / "bad.py"),
+            "fix": {
+                "applicability": "safe",
+                "edits": [
+                    {
+                        "content": "= ANY($1)",
+                        "end_location": {"column": 60, "row": 2},
+                        "location": {"column": 55, "row": 2},
+                    }
+                ],
+                "message": "Replace with `= ANY($1)`",
+            },
+            "location": {"column": 55, "row": 2},
+            "message": "`IN $1` is a syntax error in PostgreSQL (a parameter is one value, not a list); "
+            "use `= ANY($1)`",
+            "name": "sql-in-list-parameter",
+            "noqa_row": 2,
+            "severity": "error",
+            "url": "https://lintdb.dev/rules/sql-in-list-parameter",
+        }
+    ]
     write(tmp_path, "bad.py", CLEAN)
     assert lintdb("check", "--output-format", "json", ".").stdout == "[]\n"
 
@@ -138,9 +147,15 @@ def test_json_output(lintdb, tmp_path: Path) -> None:
 def test_machine_formats(lintdb, tmp_path: Path) -> None:
     write(tmp_path, "bad.py", BAD)
     github = lintdb("check", "--output-format", "github", ".").stdout
-    assert github.startswith(f"::error title=lintdb (LDB103),file={tmp_path / 'bad.py'},line=2,col=55,endLine=2,endColumn=60::bad.py:2:55: LDB103 ")
+    assert github.startswith(
+        f"::error title=lintdb (LDB103),file={tmp_path / 'bad.py'},line=2,col=55,endLine=2,endColumn=60::"
+        "bad.py:2:55: LDB103 "
+    )
     gitlab = json.loads(lintdb("check", "--output-format", "gitlab", ".").stdout)
-    assert gitlab[0]["check_name"] == "LDB103" and gitlab[0]["location"]["positions"]["begin"] == {"line": 2, "column": 55}
+    assert gitlab[0]["check_name"] == "LDB103" and gitlab[0]["location"]["positions"]["begin"] == {
+        "line": 2,
+        "column": 55,
+    }
     assert lintdb("check", "--output-format", "pylint", ".").stdout.startswith("bad.py:2: [LDB103] ")
     lines = lintdb("check", "--output-format", "json-lines", ".").stdout.splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["code"] == "LDB103"
@@ -171,7 +186,10 @@ def test_noqa_and_unused_noqa(lintdb, tmp_path: Path) -> None:
 
 
 def test_noqa_on_multiline_string_goes_on_its_last_line(lintdb, tmp_path: Path) -> None:
-    source = 'async def f(con, ids):\n    return await con.fetch("""\n        SELECT id FROM t WHERE id IN $1\n    """, ids)\n'
+    source = (
+        'async def f(con, ids):\n    return await con.fetch("""\n'
+        '        SELECT id FROM t WHERE id IN $1\n    """, ids)\n'
+    )
     write(tmp_path, "m.py", source)
     data = json.loads(lintdb("check", "--output-format", "json", ".").stdout)
     assert (data[0]["location"]["row"], data[0]["noqa_row"]) == (3, 4)
@@ -201,7 +219,11 @@ def test_config_file_closest_wins_and_extend(lintdb, tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", '[tool.lintdb]\nignore = ["LDB103"]\n')
     write(tmp_path, "pkg/bad.py", BAD)
     write(tmp_path, "other/bad.py", BAD)
-    write(tmp_path, "other/lintdb.toml", 'extend = "../pyproject.toml"\n[lint]\nper-file-ignores = { "nothing.py" = ["LDB101"] }\n')
+    write(
+        tmp_path,
+        "other/lintdb.toml",
+        'extend = "../pyproject.toml"\n[lint]\nper-file-ignores = { "nothing.py" = ["LDB101"] }\n',
+    )
     write(tmp_path, "strict/bad.py", BAD)
     write(tmp_path, "strict/.lintdb.toml", 'select = ["LDB"]\n')
     result = lintdb("check", "--output-format", "concise", ".")
@@ -220,7 +242,10 @@ def test_config_errors_exit_2_and_name_the_file(lintdb, tmp_path: Path) -> None:
 
 
 def test_rule_options_reach_rules(lintdb, tmp_path: Path) -> None:
-    migration = 'from alembic import op\n\n\ndef upgrade():\n    with op.batch_alter_table("foo") as batch_op:\n        batch_op.drop_column("bar")\n'
+    migration = (
+        "from alembic import op\n\n\ndef upgrade():\n"
+        '    with op.batch_alter_table("foo") as batch_op:\n        batch_op.drop_column("bar")\n'
+    )
     write(tmp_path, "versions/0002.py", migration)
     assert lintdb("check", ".").returncode == 1
     write(tmp_path, "lintdb.toml", 'alembic-dialects = ["postgresql"]\n')
@@ -267,7 +292,9 @@ def test_cache_skips_clean_files_until_they_change(lintdb, tmp_path: Path) -> No
 def test_rule_command(lintdb) -> None:
     text = lintdb("rule", "LDB301")
     assert text.returncode == 0
-    assert text.stdout.startswith("# migrations-never-committed (LDB301)\n\nFix is always available.\n\n## What it does\n")
+    assert text.stdout.startswith(
+        "# migrations-never-committed (LDB301)\n\nFix is always available.\n\n## What it does\n"
+    )
     data = json.loads(lintdb("rule", "LDB103", "--output-format", "json").stdout)
     assert (data["code"], data["name"], data["fix_availability"]) == ("LDB103", "sql-in-list-parameter", "Sometimes")
     every = json.loads(lintdb("rule", "--all", "--output-format", "json").stdout)

@@ -31,11 +31,19 @@ def test_invalid_examples_are_reported_and_fixed(lintdb, tmp_path: Path) -> None
     files = _write_examples(tmp_path, "INVALID")
     data = json.loads(lintdb("check", "--select", "ALL", "--output-format", "json", ".").stdout)
     found = sorted((d["filename"], d["code"], d["location"]["row"], d["location"]["column"]) for d in data)
-    expected = sorted((str(path), path.parent.name[:6].upper(), row, column) for path, case in files.items() for row, column in case.positions)
+    expected = sorted(
+        (str(path), path.parent.name[:6].upper(), row, column)
+        for path, case in files.items()
+        for row, column in case.positions
+    )
     assert found == expected
     lintdb("check", "--select", "ALL", "--fix", "--unsafe-fixes", ".")
     for path, case in files.items():
-        wanted = case.fixed_source() if case.fixed_source() is not None and case.applicability != Applicability.DISPLAY_ONLY else case.source()
+        wanted = (
+            case.fixed_source()
+            if case.fixed_source() is not None and case.applicability != Applicability.DISPLAY_ONLY
+            else case.source()
+        )
         assert path.read_text() == wanted, path
     before = {path: path.read_text() for path in files}
     second = lintdb("check", "--select", "ALL", "--fix", "--unsafe-fixes", ".")

@@ -4,6 +4,7 @@ fixing is idempotent. CI runs a bounded number of examples; set LINTDB_FUZZ_EXAM
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -26,10 +27,8 @@ def _check(text: str) -> None:
     try:
         parse(text)
     except SourceError:
-        try:
+        with contextlib.suppress(SourceError):
             lint_source(text, SETTINGS)
-        except SourceError:
-            pass
         return
     try:
         diagnostics = lint_source(text, SETTINGS)
@@ -55,22 +54,38 @@ def test_generated_programs(program: str) -> None:
 def test_generated_programs_with_triggers_spliced_in(program: str, snippet: str, cut: int) -> None:
     lines = program.splitlines(keepends=True)
     at = cut % (len(lines) + 1)
-    _check("".join(lines[:at]) + ("\n" if lines[:at] and not lines[at - 1].endswith("\n") else "") + snippet + "".join(lines[at:]))
+    _check(
+        "".join(lines[:at])
+        + ("\n" if lines[:at] and not lines[at - 1].endswith("\n") else "")
+        + snippet
+        + "".join(lines[at:])
+    )
 
 
 @FUZZ
 @example(  # found by this test: a table name with a quote broke the guard's string literal
-    snippet='from alembic import op\n\n\ndef upgrade():\n    with op.batch_alter_table("a_table_name") as batch_op:\n        batch_op.drop_column("x")\n',
-    noise=':',
+    snippet="from alembic import op\n\n\ndef upgrade():\n"
+    '    with op.batch_alter_table("a_table_name") as batch_op:\n        batch_op.drop_column("x")\n',
+    noise=":",
     cut=79,
 )
 @example(  # found by this test: LibCST drops a backslash continuation on line 1, so its offsets were off
-    snippet='async def find(con, ids):\n    return await con.fetch("SELECT id FROM t WHERE id IN $1 ORDER BY id", ids)\n',
+    snippet="async def find(con, ids):\n"
+    '    return await con.fetch("SELECT id FROM t WHERE id IN $1 ORDER BY id", ids)\n',
     noise="\\\r",
     cut=0,
 )
-@example(snippet='async def f(c, r):\n    d = r.driver_connection\n    await d.execute(\'CREATE TEMP TABLE "T""x" (a int) ON COMMIT DROP\')\n', noise="", cut=0)
-@given(st.sampled_from(SNIPPETS), st.text(alphabet="\t\n\r \\'\"#$()[]{}:,;=INotin1", max_size=20), st.integers(min_value=0, max_value=5000))
+@example(
+    snippet="async def f(c, r):\n    d = r.driver_connection\n"
+    '    await d.execute(\'CREATE TEMP TABLE "T""x" (a int) ON COMMIT DROP\')\n',
+    noise="",
+    cut=0,
+)
+@given(
+    st.sampled_from(SNIPPETS),
+    st.text(alphabet="\t\n\r \\'\"#$()[]{}:,;=INotin1", max_size=20),
+    st.integers(min_value=0, max_value=5000),
+)
 def test_snippets_with_noise_inserted(snippet: str, noise: str, cut: int) -> None:
     at = cut % (len(snippet) + 1)
     _check(snippet[:at] + noise + snippet[at:])

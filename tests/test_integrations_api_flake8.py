@@ -10,7 +10,10 @@ import lintdb
 from lintdb.diagnostics import Applicability
 from tests.test_cli import BAD, write
 
-MIGRATION = 'from alembic import op\n\n\ndef upgrade():\n    with op.batch_alter_table("foo") as batch_op:\n        batch_op.drop_column("bar")\n'
+MIGRATION = (
+    "from alembic import op\n\n\ndef upgrade():\n"
+    '    with op.batch_alter_table("foo") as batch_op:\n        batch_op.drop_column("bar")\n'
+)
 
 
 def flake8(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -29,13 +32,19 @@ def test_flake8_reports_with_zero_based_columns_and_fix_hint(tmp_path: Path) -> 
     write(tmp_path, "bad.py", BAD)
     result = flake8("--select", "LDB", "bad.py", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stdout == "bad.py:2:55: LDB103 `IN $1` is a syntax error in PostgreSQL (a parameter is one value, not a list); use `= ANY($1)` (fixable with `lintdb check --fix`)\n"
+    assert (
+        result.stdout
+        == "bad.py:2:55: LDB103 `IN $1` is a syntax error in PostgreSQL (a parameter is one value, not a list); "
+        "use `= ANY($1)` (fixable with `lintdb check --fix`)\n"
+    )
 
 
 def test_flake8_noqa_extend_ignore_and_per_file_ignores(tmp_path: Path) -> None:
     write(tmp_path, "bad.py", BAD)
     write(tmp_path, "quiet.py", BAD.replace("ids)\n", "ids)  # noqa: LDB103\n"))
-    assert [line.split(":")[0] for line in flake8("--select", "LDB", ".", cwd=tmp_path).stdout.splitlines()] == ["./bad.py"]
+    assert [line.split(":")[0] for line in flake8("--select", "LDB", ".", cwd=tmp_path).stdout.splitlines()] == [
+        "./bad.py"
+    ]
     assert flake8("--select", "LDB", "--extend-ignore", "LDB103", ".", cwd=tmp_path).returncode == 0
     assert flake8("--select", "LDB", "--per-file-ignores", "bad.py:LDB103", ".", cwd=tmp_path).returncode == 0
     assert flake8("--select", "LDB", "--disable-noqa", "quiet.py", cwd=tmp_path).returncode == 1

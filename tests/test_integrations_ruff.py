@@ -17,7 +17,12 @@ def test_merged_json_is_one_sorted_array(lintdb, tmp_path: Path) -> None:
     result = lintdb("check", "--with-ruff", "--output-format", "json", ".")
     assert result.returncode == 1
     data = json.loads(result.stdout)
-    assert [(Path(d["filename"]).name, d["code"], d["location"]["row"]) for d in data] == [("a.py", "F401", 1), ("b.py", "F401", 1), ("b.py", "F841", 5), ("b.py", "LDB103", 5)]
+    assert [(Path(d["filename"]).name, d["code"], d["location"]["row"]) for d in data] == [
+        ("a.py", "F401", 1),
+        ("b.py", "F401", 1),
+        ("b.py", "F841", 5),
+        ("b.py", "LDB103", 5),
+    ]
     assert all(list(d) == sorted(d) for d in data)
 
 
@@ -31,8 +36,14 @@ def test_sarif_has_a_run_per_tool(lintdb, tmp_path: Path) -> None:
 def test_each_tool_applies_its_fixes(lintdb, tmp_path: Path) -> None:
     path = write(tmp_path, "b.py", SOURCE)
     result = lintdb("check", "--with-ruff", "--fix", "--output-format", "concise", ".")
-    assert path.read_text() == '\n\nasync def f(con, ids):\n    rows = await con.fetch("SELECT id FROM t WHERE id = ANY($1)", ids)\n'
-    assert result.returncode == 1 and result.stdout.splitlines()[0] == "b.py:4:5: F841 Local variable `rows` is assigned to but never used"
+    assert (
+        path.read_text()
+        == '\n\nasync def f(con, ids):\n    rows = await con.fetch("SELECT id FROM t WHERE id = ANY($1)", ids)\n'
+    )
+    assert (
+        result.returncode == 1
+        and result.stdout.splitlines()[0] == "b.py:4:5: F841 Local variable `rows` is assigned to but never used"
+    )
 
 
 def test_noqa_for_both_tools_on_one_line(lintdb, tmp_path: Path) -> None:

@@ -9,19 +9,45 @@ import jsonschema
 
 from tests.test_cli import BAD, UNSAFE_ONLY, write
 
-LOCATION = {"type": "object", "required": ["column", "row"], "additionalProperties": False, "properties": {"column": {"type": "integer", "minimum": 1}, "row": {"type": "integer", "minimum": 1}}}
-EDIT = {"type": "object", "required": ["content", "end_location", "location"], "additionalProperties": False, "properties": {"content": {"type": "string"}, "end_location": LOCATION, "location": LOCATION}}
+LOCATION = {
+    "type": "object",
+    "required": ["column", "row"],
+    "additionalProperties": False,
+    "properties": {"column": {"type": "integer", "minimum": 1}, "row": {"type": "integer", "minimum": 1}},
+}
+EDIT = {
+    "type": "object",
+    "required": ["content", "end_location", "location"],
+    "additionalProperties": False,
+    "properties": {"content": {"type": "string"}, "end_location": LOCATION, "location": LOCATION},
+}
 FIX = {
     "type": ["object", "null"],
     "required": ["applicability", "edits", "message"],
     "additionalProperties": False,
-    "properties": {"applicability": {"enum": ["safe", "unsafe", "displayonly"]}, "edits": {"type": "array", "items": EDIT}, "message": {"type": ["string", "null"]}},
+    "properties": {
+        "applicability": {"enum": ["safe", "unsafe", "displayonly"]},
+        "edits": {"type": "array", "items": EDIT},
+        "message": {"type": ["string", "null"]},
+    },
 }
 RUFF_JSON = {
     "type": "array",
     "items": {
         "type": "object",
-        "required": ["cell", "code", "end_location", "filename", "fix", "location", "message", "name", "noqa_row", "severity", "url"],
+        "required": [
+            "cell",
+            "code",
+            "end_location",
+            "filename",
+            "fix",
+            "location",
+            "message",
+            "name",
+            "noqa_row",
+            "severity",
+            "url",
+        ],
         "additionalProperties": False,
         "properties": {
             "cell": {"type": ["integer", "null"]},

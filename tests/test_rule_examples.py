@@ -21,7 +21,11 @@ def _settings(options: object) -> FileSettings:
 
 
 def _cases(kind: str) -> list[object]:
-    return [pytest.param(rule, case, id=f"{rule.CODE}-{kind}-{i}") for rule in RULES for i, case in enumerate(getattr(rule, kind))]
+    return [
+        pytest.param(rule, case, id=f"{rule.CODE}-{kind}-{i}")
+        for rule in RULES
+        for i, case in enumerate(getattr(rule, kind))
+    ]
 
 
 @pytest.mark.parametrize(("rule", "case"), _cases("VALID"))
@@ -33,9 +37,15 @@ def test_valid(rule: type[LintRule], case: Valid) -> None:
 def test_invalid(rule: type[LintRule], case: Invalid) -> None:
     settings = _settings(case.options)
     diagnostics = lint_source(case.source(), settings)
-    assert [(d.code, d.location.row, d.location.column) for d in diagnostics] == [(rule.CODE, r, c) for r, c in case.positions]
+    assert [(d.code, d.location.row, d.location.column) for d in diagnostics] == [
+        (rule.CODE, r, c) for r, c in case.positions
+    ]
     assert all(d.message and d.name == rule.NAME for d in diagnostics)
-    applicable = [d for d in diagnostics if d.fix is not None and d.fix.applicability != Applicability.DISPLAY_ONLY and d.fix.edits]
+    applicable = [
+        d
+        for d in diagnostics
+        if d.fix is not None and d.fix.applicability != Applicability.DISPLAY_ONLY and d.fix.edits
+    ]
     if case.fixed_source() is None:
         assert not applicable, "the rule offers a fix the example does not expect"
         if case.applicability is not None:
@@ -44,7 +54,9 @@ def test_invalid(rule: type[LintRule], case: Invalid) -> None:
     assert case.applicability is not None, "an example with a fix must state its applicability"
     assert {d.fix.applicability for d in applicable} == {case.applicability}
     if case.applicability == Applicability.UNSAFE:
-        assert fix_source(case.source(), settings, Applicability.SAFE).text == case.source(), "an unsafe fix was applied by a safe --fix"
+        assert fix_source(case.source(), settings, Applicability.SAFE).text == case.source(), (
+            "an unsafe fix was applied by a safe --fix"
+        )
     fixed = fix_source(case.source(), settings, case.applicability)
     assert fixed.text == case.fixed_source()
     parse(fixed.text)
@@ -60,4 +72,4 @@ def test_rule_has_examples_and_docs(rule: type[LintRule]) -> None:
         assert section in docs, f"{rule.CODE} docs lack {section!r}"
     if rule.FIX_AVAILABILITY != "None" and any(c.applicability != Applicability.SAFE for c in rule.INVALID):
         assert "## Fix safety" in docs
-    assert rule.NAME == rule.NAME.lower() and " " not in rule.NAME
+    assert rule.NAME.lower() == rule.NAME and " " not in rule.NAME

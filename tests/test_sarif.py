@@ -10,7 +10,11 @@ import jsonschema
 
 from tests.test_cli import BAD, write
 
-REGION = {"type": "object", "required": ["startLine", "startColumn", "endLine", "endColumn"], "properties": {k: {"type": "integer", "minimum": 1} for k in ("startLine", "startColumn", "endLine", "endColumn")}}
+REGION = {
+    "type": "object",
+    "required": ["startLine", "startColumn", "endLine", "endColumn"],
+    "properties": {k: {"type": "integer", "minimum": 1} for k in ("startLine", "startColumn", "endLine", "endColumn")},
+}
 MESSAGE = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "minLength": 1}}}
 SARIF_2_1_0 = {
     "type": "object",
@@ -35,7 +39,26 @@ SARIF_2_1_0 = {
                                 "properties": {
                                     "name": {"type": "string"},
                                     "informationUri": {"type": "string", "format": "uri"},
-                                    "rules": {"type": "array", "items": {"type": "object", "required": ["id", "shortDescription", "fullDescription", "help", "helpUri"], "properties": {"id": {"type": "string"}, "shortDescription": MESSAGE, "fullDescription": MESSAGE, "help": MESSAGE, "helpUri": {"type": "string"}}}},
+                                    "rules": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": [
+                                                "id",
+                                                "shortDescription",
+                                                "fullDescription",
+                                                "help",
+                                                "helpUri",
+                                            ],
+                                            "properties": {
+                                                "id": {"type": "string"},
+                                                "shortDescription": MESSAGE,
+                                                "fullDescription": MESSAGE,
+                                                "help": MESSAGE,
+                                                "helpUri": {"type": "string"},
+                                            },
+                                        },
+                                    },
                                 },
                             }
                         },
@@ -49,8 +72,52 @@ SARIF_2_1_0 = {
                                 "ruleId": {"type": "string"},
                                 "level": {"enum": ["none", "note", "warning", "error"]},
                                 "message": MESSAGE,
-                                "locations": {"type": "array", "items": {"type": "object", "required": ["physicalLocation"], "properties": {"physicalLocation": {"type": "object", "required": ["artifactLocation", "region"], "properties": {"artifactLocation": {"type": "object", "required": ["uri"]}, "region": REGION}}}}},
-                                "fixes": {"type": "array", "items": {"type": "object", "required": ["description", "artifactChanges"], "properties": {"artifactChanges": {"type": "array", "items": {"type": "object", "required": ["artifactLocation", "replacements"], "properties": {"replacements": {"type": "array", "items": {"type": "object", "required": ["deletedRegion"], "properties": {"deletedRegion": REGION, "insertedContent": MESSAGE}}}}}}}}},
+                                "locations": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["physicalLocation"],
+                                        "properties": {
+                                            "physicalLocation": {
+                                                "type": "object",
+                                                "required": ["artifactLocation", "region"],
+                                                "properties": {
+                                                    "artifactLocation": {"type": "object", "required": ["uri"]},
+                                                    "region": REGION,
+                                                },
+                                            }
+                                        },
+                                    },
+                                },
+                                "fixes": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["description", "artifactChanges"],
+                                        "properties": {
+                                            "artifactChanges": {
+                                                "type": "array",
+                                                "items": {
+                                                    "type": "object",
+                                                    "required": ["artifactLocation", "replacements"],
+                                                    "properties": {
+                                                        "replacements": {
+                                                            "type": "array",
+                                                            "items": {
+                                                                "type": "object",
+                                                                "required": ["deletedRegion"],
+                                                                "properties": {
+                                                                    "deletedRegion": REGION,
+                                                                    "insertedContent": MESSAGE,
+                                                                },
+                                                            },
+                                                        }
+                                                    },
+                                                },
+                                            }
+                                        },
+                                    },
+                                },
                             },
                         },
                     },
@@ -69,6 +136,14 @@ def test_sarif_structure_rules_and_fixes(lintdb, tmp_path: Path) -> None:
     rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
     assert run["results"][0]["ruleId"] in rule_ids
     ldb103 = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "LDB103")
-    assert ldb103["helpUri"] == "https://lintdb.dev/rules/sql-in-list-parameter" and "## Why is this bad?" in ldb103["help"]["text"]
-    assert run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (tmp_path / "bad.py").as_uri()
-    assert run["results"][0]["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"] == "= ANY($1)"
+    assert (
+        ldb103["helpUri"] == "https://lintdb.dev/rules/sql-in-list-parameter"
+        and "## Why is this bad?" in ldb103["help"]["text"]
+    )
+    assert (
+        run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == (tmp_path / "bad.py").as_uri()
+    )
+    assert (
+        run["results"][0]["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"] == "= ANY($1)"
+    )

@@ -30,11 +30,13 @@ from lintdb.sqltext import (
     temp_tables,
 )
 
-SA_STATEMENTS = frozenset({"execute", "scalar", "scalars", "stream", "stream_scalars", "exec_driver_sql", "get", "merge", "flush", "refresh"})
+SA_STATEMENTS = frozenset(
+    {"execute", "scalar", "scalars", "stream", "stream_scalars", "exec_driver_sql", "get", "merge", "flush", "refresh"}
+)
 TEXT_SOURCES = frozenset({"sqlalchemy", "sqlalchemy.sql", "sqlalchemy.sql.expression"})
 
 
-_LOAD = '''
+_LOAD = """
 {imports}
 
 async def load(session, records):
@@ -44,9 +46,9 @@ async def load(session, records):
 {before}    await driver.execute("CREATE TEMP TABLE _tmp_x (LIKE x INCLUDING DEFAULTS) ON COMMIT DROP")
     await driver.copy_records_to_table("_tmp_x", records=records, columns=["id", "name"])
     await driver.execute("INSERT INTO x SELECT * FROM _tmp_x ON CONFLICT DO NOTHING")
-'''
+"""
 
-_LOAD_FIXED = '''
+_LOAD_FIXED = """
 {imports}
 
 async def load(session, records):
@@ -57,9 +59,9 @@ async def load(session, records):
     await session.execute(text("CREATE TEMP TABLE _tmp_x (LIKE x INCLUDING DEFAULTS) ON COMMIT DROP"))
     await driver.copy_records_to_table("_tmp_x", records=records, columns=["id", "name"])
     await session.execute(text("INSERT INTO x SELECT * FROM _tmp_x ON CONFLICT DO NOTHING"))
-'''
+"""
 
-_PLAIN = '''
+_PLAIN = """
 import asyncpg{alias}
 
 
@@ -68,14 +70,19 @@ async def load(dsn, records):
     try:
 {body}    finally:
         await con.close()
-'''
-_PLAIN_BODY = '''        await con.execute("CREATE TEMP TABLE _tmp_x (LIKE x INCLUDING DEFAULTS) ON COMMIT DROP")
+"""
+_PLAIN_BODY = """        await con.execute("CREATE TEMP TABLE _tmp_x (LIKE x INCLUDING DEFAULTS) ON COMMIT DROP")
         await con.copy_records_to_table("_tmp_x", records=records, columns=["id", "name"])
         await con.execute("INSERT INTO x SELECT * FROM _tmp_x ON CONFLICT DO NOTHING")
-'''
+"""
 
 
-def borrowed_example(imports: str = "from sqlalchemy import text\n", driver: str = "raw.driver_connection", before: str = "", fixed: bool = False) -> str:
+def borrowed_example(
+    imports: str = "from sqlalchemy import text\n",
+    driver: str = "raw.driver_connection",
+    before: str = "",
+    fixed: bool = False,
+) -> str:
     """Case 1 of the design notes: a temp table loaded through a connection borrowed from an AsyncSession."""
     return (_LOAD_FIXED if fixed else _LOAD).format(imports=imports, driver=driver, before=before)
 
@@ -155,25 +162,34 @@ class RawConnectionOnCommitDrop(LintRule):
         Valid(borrowed_example(before='    await session.execute(text("SELECT 1"))\n')),
         Valid(borrowed_example(fixed=True)),
         Valid(plain_example(in_transaction=True)),
-        Valid('''
+        Valid("""
             from sqlalchemy import text
 
 
             async def load(session):
                 await session.execute(text("DROP TABLE IF EXISTS _tmp_x"))
                 await session.execute(text("CREATE TEMP TABLE _tmp_x (LIKE x) ON COMMIT DROP"))
-            '''),
-        Valid('''
+            """),
+        Valid("""
             async def load(con):
                 await con.execute("CREATE TEMP TABLE _tmp_x (LIKE x) ON COMMIT DROP")
-            '''),
+            """),
     )
     INVALID = (
-        Invalid(borrowed_example(), positions=[(8, 11)], fixed=borrowed_example(fixed=True), applicability=Applicability.UNSAFE),
+        Invalid(
+            borrowed_example(),
+            positions=[(8, 11)],
+            fixed=borrowed_example(fixed=True),
+            applicability=Applicability.UNSAFE,
+        ),
         Invalid(
             borrowed_example(imports="import json\n", driver="raw.dbapi_connection.driver_connection"),
             positions=[(8, 11)],
-            fixed=borrowed_example(imports="import json\nfrom sqlalchemy import text\n", driver="raw.dbapi_connection.driver_connection", fixed=True),
+            fixed=borrowed_example(
+                imports="import json\nfrom sqlalchemy import text\n",
+                driver="raw.dbapi_connection.driver_connection",
+                fixed=True,
+            ),
             applicability=Applicability.UNSAFE,
         ),
         Invalid(
@@ -189,7 +205,7 @@ class RawConnectionOnCommitDrop(LintRule):
             applicability=Applicability.UNSAFE,
         ),
         Invalid(
-            '''
+            """
             from sqlalchemy import text
 
 
@@ -198,9 +214,9 @@ class RawConnectionOnCommitDrop(LintRule):
                     raw = await conn.get_raw_connection()
                     await raw.driver_connection.execute("create temporary table _t on commit drop as select 1 as id")
                     await raw.driver_connection.copy_records_to_table("_t", records=records)
-            ''',
+            """,
             positions=[(7, 15)],
-            fixed='''
+            fixed="""
             from sqlalchemy import text
 
 
@@ -210,15 +226,15 @@ class RawConnectionOnCommitDrop(LintRule):
                     await conn.execute(text("DROP TABLE IF EXISTS _t"))
                     await conn.execute(text("create temporary table _t on commit drop as select 1 as id"))
                     await raw.driver_connection.copy_records_to_table("_t", records=records)
-            ''',
+            """,
             applicability=Applicability.UNSAFE,
         ),
         Invalid(
-            '''
+            """
             async def load(raw, records):
                 await raw.driver_connection.execute("CREATE TEMP TABLE _t (id int) ON COMMIT DROP")
                 await raw.driver_connection.copy_records_to_table("_t", records=records)
-            ''',
+            """,
             positions=[(2, 11)],
             applicability=Applicability.DISPLAY_ONLY,
         ),
@@ -241,12 +257,24 @@ class RawConnectionOnCommitDrop(LintRule):
                     continue
                 method = call.func.attr.value
                 origin = tracker.resolve(call.func.value)
-                if method in SA_STATEMENTS and (origin is not None and origin.kind == "sa" or any(o.session == receiver for o in tracker.origins.values())):
+                if method in SA_STATEMENTS and (
+                    (origin is not None and origin.kind == "sa")
+                    or any(o.session == receiver for o in tracker.origins.values())
+                ):
                     started.add(receiver)
                 if method == "execute" and origin is not None and origin.kind in ("borrowed", "plain"):
                     self._check(node, steps, step, call, receiver, origin, started)
 
-    def _check(self, function: cst.FunctionDef, steps: list[Step], step: Step, call: cst.Call, receiver: str, origin: Origin, started: set[str]) -> None:
+    def _check(
+        self,
+        function: cst.FunctionDef,
+        steps: list[Step],
+        step: Step,
+        call: cst.Call,
+        receiver: str,
+        origin: Origin,
+        started: set[str],
+    ) -> None:
         query = call_arg(call, 0, "query")
         sql = sql_string(query.value, self.constants) if query else None
         created = [t for t in temp_tables(sql.text) if t.on_commit_drop] if sql else []
@@ -267,8 +295,8 @@ class RawConnectionOnCommitDrop(LintRule):
             where = f"outside `async with {receiver}.transaction()` commits at once"
         self.report(
             call,
-            f"`CREATE TEMP TABLE ... ON COMMIT DROP` on an asyncpg connection {where}: the table is dropped before the next statement "
-            f"(`UndefinedTableError`)",
+            f"`CREATE TEMP TABLE ... ON COMMIT DROP` on an asyncpg connection {where}: "
+            "the table is dropped before the next statement (`UndefinedTableError`)",
             fix=fix,
         )
 
@@ -276,9 +304,16 @@ class RawConnectionOnCommitDrop(LintRule):
         title = "Run the DDL and INSERT through `session.execute(text(...))`; keep only the COPY on the raw connection"
         executor = origin.session or origin.sa
         executes = [(s, c) for s in steps for c in calls_in(s.statement) if dotted(c.func) == f"{receiver}.execute"]
-        if executor is None or self.text_name is None or table.name is None or any(len(c.args) != 1 or c.args[0].keyword for _, c in executes):
+        if (
+            executor is None
+            or self.text_name is None
+            or table.name is None
+            or any(len(c.args) != 1 or c.args[0].keyword for _, c in executes)
+        ):
             return FixSpec((), Applicability.DISPLAY_ONLY, title)
-        changes: list[Replace] = [Replace(c, _execute(executor, self.text_name, c.args[0].value)) for s, c in executes if s is not create]
+        changes: list[Replace] = [
+            Replace(c, _execute(executor, self.text_name, c.args[0].value)) for s, c in executes if s is not create
+        ]
         qualified = quote_identifier(table.schema, table.name)
         guarded = any(
             (table.schema, table.name) in dropped_tables(text.text, if_exists=True)
@@ -286,11 +321,15 @@ class RawConnectionOnCommitDrop(LintRule):
             if (text := sql_string(c.args[0].value, self.constants))
         )
         create_call = next(c for s, c in executes if s is create)
-        new_create = create.statement.deep_replace(create_call, _execute(executor, self.text_name, create_call.args[0].value))
+        new_create = create.statement.deep_replace(
+            create_call, _execute(executor, self.text_name, create_call.args[0].value)
+        )
         assert isinstance(new_create, cst.BaseStatement)
         lines: list[cst.BaseStatement] = []
         if not guarded:
-            guard = cst.parse_statement(f"await {executor}.execute({self.text_name}({python_string('DROP TABLE IF EXISTS ' + qualified)}))\n")
+            guard = cst.parse_statement(
+                f"await {executor}.execute({self.text_name}({python_string('DROP TABLE IF EXISTS ' + qualified)}))\n"
+            )
             lines.append(with_leading_lines(guard, leading_lines(create.statement)))
             new_create = with_leading_lines(new_create, ())
         changes.append(Replace(create.statement, cst.FlattenSentinel([*lines, new_create])))
@@ -300,4 +339,7 @@ class RawConnectionOnCommitDrop(LintRule):
 
 
 def _execute(executor: str, text_name: str, sql: cst.BaseExpression) -> cst.Call:
-    return cst.Call(cst.Attribute(cst.parse_expression(executor), cst.Name("execute")), [cst.Arg(cst.Call(cst.Name(text_name), [cst.Arg(sql)]))])
+    return cst.Call(
+        cst.Attribute(cst.parse_expression(executor), cst.Name("execute")),
+        [cst.Arg(cst.Call(cst.Name(text_name), [cst.Arg(sql)]))],
+    )

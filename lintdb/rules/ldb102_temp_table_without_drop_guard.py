@@ -30,7 +30,7 @@ from lintdb.sqltext import (
     temp_tables,
 )
 
-_POOL = '''
+_POOL = """
 import asyncpg
 
 
@@ -38,8 +38,8 @@ async def stage(pool, ids):
     async with pool.acquire() as con:
 {body}        await con.executemany("INSERT INTO _stage VALUES ($1)", [(i,) for i in ids])
         return await con.fetchval("SELECT count(*) FROM _stage")
-'''
-_SESSION = '''
+"""
+_SESSION = """
 from sqlalchemy import text
 
 
@@ -47,7 +47,7 @@ async def stage(session, ids):
 {body}    for i in ids:
         await session.execute(text("INSERT INTO _stage VALUES (:i)"), {{"i": i}})
     return (await session.execute(text("SELECT count(*) FROM _stage"))).scalar_one()
-'''
+"""
 _CREATE_POOL = '        await con.execute("CREATE TEMP TABLE _stage (id int)")\n'
 _GUARD_POOL = '        await con.execute("DROP TABLE IF EXISTS _stage")\n'
 _CREATE_SESSION = '    await session.execute(text("CREATE TEMP TABLE _stage (id int) ON COMMIT DROP"))\n'
@@ -110,7 +110,9 @@ class TempTableWithoutDropGuard(LintRule):
 
     CODE = "LDB102"
     NAME = "temp-table-without-drop-guard"
-    MESSAGE = "A temp table created without dropping a leftover first raises `DuplicateTableError` on a reused connection"
+    MESSAGE = (
+        "A temp table created without dropping a leftover first raises `DuplicateTableError` on a reused connection"
+    )
     FIX_TITLE = "Insert `DROP TABLE IF EXISTS` before it"
     FIX_AVAILABILITY = "Sometimes"
     GATE = ("temp",)
@@ -121,7 +123,7 @@ class TempTableWithoutDropGuard(LintRule):
     VALID = (
         Valid(pool_example(_GUARD_POOL + _CREATE_POOL)),
         Valid(session_example(_GUARD_SESSION + _CREATE_SESSION)),
-        Valid('''
+        Valid("""
             import asyncpg
 
 
@@ -133,8 +135,8 @@ class TempTableWithoutDropGuard(LintRule):
                         return await con.fetchval("SELECT count(*) FROM _stage")
                     finally:
                         await con.execute("DROP TABLE _stage")
-            '''),
-        Valid('''
+            """),
+        Valid("""
             import asyncpg
 
 
@@ -144,8 +146,8 @@ class TempTableWithoutDropGuard(LintRule):
                         await con.execute("CREATE TEMP TABLE _stage (id int) ON COMMIT DROP")
                         await con.executemany("INSERT INTO _stage VALUES ($1)", [(i,) for i in ids])
                         return await con.fetchval("SELECT count(*) FROM _stage")
-            '''),
-        Valid('''
+            """),
+        Valid("""
             import asyncpg
 
 
@@ -157,12 +159,22 @@ class TempTableWithoutDropGuard(LintRule):
                     return await con.fetchval("SELECT count(*) FROM _stage")
                 finally:
                     await con.close()
-            '''),
+            """),
         Valid(pool_example(_CREATE_POOL.replace("TEMP TABLE", "TEMP TABLE IF NOT EXISTS"))),
     )
     INVALID = (
-        Invalid(pool_example(_CREATE_POOL), positions=[(6, 15)], fixed=pool_example(_GUARD_POOL + _CREATE_POOL), applicability=Applicability.SAFE),
-        Invalid(session_example(_CREATE_SESSION), positions=[(5, 11)], fixed=session_example(_GUARD_SESSION + _CREATE_SESSION), applicability=Applicability.SAFE),
+        Invalid(
+            pool_example(_CREATE_POOL),
+            positions=[(6, 15)],
+            fixed=pool_example(_GUARD_POOL + _CREATE_POOL),
+            applicability=Applicability.SAFE,
+        ),
+        Invalid(
+            session_example(_CREATE_SESSION),
+            positions=[(5, 11)],
+            fixed=session_example(_GUARD_SESSION + _CREATE_SESSION),
+            applicability=Applicability.SAFE,
+        ),
     )
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -172,7 +184,12 @@ class TempTableWithoutDropGuard(LintRule):
         tracker = Tracker(self.qualified, node)
         steps = list(walk(statements(node.body)))
         own: set[str] = set()
-        finally_drops = {t for step in steps if isinstance(step.statement, (cst.Try, cst.TryStar)) and step.statement.finalbody for t in self._drops(statements(step.statement.finalbody.body))}
+        finally_drops = {
+            t
+            for step in steps
+            if isinstance(step.statement, (cst.Try, cst.TryStar)) and step.statement.finalbody
+            for t in self._drops(statements(step.statement.finalbody.body))
+        }
         guarded: set[tuple[str | None, str]] = set()
         for step in steps:
             for call in calls_in(step.statement):
@@ -182,7 +199,11 @@ class TempTableWithoutDropGuard(LintRule):
                 sql, style = statement
                 guarded |= set(dropped_tables(sql, if_exists=True))
                 for table in temp_tables(sql):
-                    if table.name is not None and (table.schema, table.name) not in guarded | finally_drops and not table.if_not_exists:
+                    if (
+                        table.name is not None
+                        and (table.schema, table.name) not in guarded | finally_drops
+                        and not table.if_not_exists
+                    ):
                         self._check(step, call, style, table, tracker, own)
             own |= self._opened(step.statement)
             tracker.bind(step.statement)
@@ -217,7 +238,9 @@ class TempTableWithoutDropGuard(LintRule):
         return {
             name
             for small in statement.body
-            if isinstance(small, cst.Assign) and isinstance(value := unwrap_await(small.value), cst.Call) and self.qualified(value.func) & ASYNCPG_CONNECT
+            if isinstance(small, cst.Assign)
+            and isinstance(value := unwrap_await(small.value), cst.Call)
+            and self.qualified(value.func) & ASYNCPG_CONNECT
             for target in small.targets
             if (name := dotted(target.target))
         }
@@ -230,20 +253,46 @@ class TempTableWithoutDropGuard(LintRule):
             return
         if table.on_commit_drop and (style == "driver" and origin is not None and origin.kind in ("plain", "borrowed")):
             return  # dropped at the end of its asyncpg transaction, or LDB101's finding outside one
-        if style == "driver" and call.func.attr.value == "execute" and (origin is None or origin.kind not in ("plain", "borrowed")):
+        if (
+            style == "driver"
+            and call.func.attr.value == "execute"
+            and (origin is None or origin.kind not in ("plain", "borrowed"))
+        ):
             return  # not known to be asyncpg: a DB-API cursor, say
         name = quote_identifier(table.schema, table.name)
-        why = "called twice in one transaction, `ON COMMIT DROP` has not fired yet" if table.on_commit_drop else "a pooled connection keeps temp tables"
-        self.report(call, f"`CREATE TEMP TABLE {name}` without `DROP TABLE IF EXISTS {name}` before it: {why}, so the next call raises `DuplicateTableError`", fix=self._fix(step, call, name))
+        why = (
+            "called twice in one transaction, `ON COMMIT DROP` has not fired yet"
+            if table.on_commit_drop
+            else "a pooled connection keeps temp tables"
+        )
+        self.report(
+            call,
+            f"`CREATE TEMP TABLE {name}` without `DROP TABLE IF EXISTS {name}` before it: {why}, "
+            "so the next call raises `DuplicateTableError`",
+            fix=self._fix(step, call, name),
+        )
 
     def _fix(self, step: Step, call: cst.Call, name: str) -> FixSpec | None:
         """`DROP TABLE IF EXISTS` in a statement of the same shape, right before the CREATE's statement."""
         line = step.statement
-        if not (isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and isinstance(line.body[0], cst.Expr) and unwrap_await(line.body[0].value) is call):
+        if not (
+            isinstance(line, cst.SimpleStatementLine)
+            and len(line.body) == 1
+            and isinstance(line.body[0], cst.Expr)
+            and unwrap_await(line.body[0].value) is call
+        ):
             return None
         sql = cst.SimpleString(python_string(f"DROP TABLE IF EXISTS {name}"))
         first = call.args[0]
-        new_value: cst.BaseExpression = first.value.with_changes(args=[cst.Arg(sql)]) if isinstance(first.value, cst.Call) else sql
-        guard = line.deep_replace(call, call.with_changes(args=[first.with_changes(value=new_value, comma=cst.MaybeSentinel.DEFAULT)]))
+        new_value: cst.BaseExpression = (
+            first.value.with_changes(args=[cst.Arg(sql)]) if isinstance(first.value, cst.Call) else sql
+        )
+        guard = line.deep_replace(
+            call, call.with_changes(args=[first.with_changes(value=new_value, comma=cst.MaybeSentinel.DEFAULT)])
+        )
         assert isinstance(guard, cst.BaseStatement)
-        return FixSpec((Replace(line, cst.FlattenSentinel([guard, with_leading_lines(line, ())])),), Applicability.SAFE, f"Insert `DROP TABLE IF EXISTS {name}` before it")
+        return FixSpec(
+            (Replace(line, cst.FlattenSentinel([guard, with_leading_lines(line, ())])),),
+            Applicability.SAFE,
+            f"Insert `DROP TABLE IF EXISTS {name}` before it",
+        )

@@ -11,7 +11,9 @@ from lintdb.diagnostics import Applicability
 from lintdb.rule import FixSpec, Invalid, LintRule, TextEdit, Valid
 from lintdb.sqltext import SqlString, SqlToken, module_constants, sql_string
 
-QUERY_METHODS = frozenset({"execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany", "prepare", "cursor", "copy_from_query"})
+QUERY_METHODS = frozenset(
+    {"execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany", "prepare", "cursor", "copy_from_query"}
+)
 _LIST_CALLS = frozenset({"list", "tuple", "set", "frozenset", "sorted"})
 _LIST_NODES = (cst.List, cst.Tuple, cst.Set, cst.ListComp, cst.SetComp)
 _LIST_ANNOTATIONS = re.compile(r"^(list|tuple|set|frozenset|List|Tuple|Set|FrozenSet|Sequence|typing\.\w+)\b")
@@ -62,38 +64,38 @@ class SqlInListParameter(LintRule):
     REQUIRES = (re.compile(r"(?i)\bin\b[\s\"'+(]*\$\d"),)
 
     VALID = (
-        Valid('''
+        Valid("""
             async def find(con, a, b):
                 return await con.fetch("SELECT id FROM t WHERE id IN ($1, $2) ORDER BY id", a, b)
-            '''),
-        Valid('''
+            """),
+        Valid("""
             async def find(con, ids):
                 return await con.fetch("SELECT id FROM t WHERE id = any($1::int[]) ORDER BY id", ids)
-            '''),
-        Valid('''
+            """),
+        Valid("""
             async def find(con, ids):
                 return await con.fetch("SELECT id FROM t WHERE name = 'IN $1' AND id = ANY($1)", ids)
-            '''),
-        Valid('''
+            """),
+        Valid("""
             async def find(con, one):
                 return await con.fetch("SELECT id FROM t WHERE id IN ($1)", one)
-            '''),
-        Valid('''
+            """),
+        Valid("""
             def label(price):
                 return f"costs IN ${price}"
-            '''),
+            """),
     )
     INVALID = (
         Invalid(
-            '''
+            """
             async def find(con, ids):
                 return await con.fetch("SELECT id FROM t WHERE id IN $1 ORDER BY id", ids)
-            ''',
+            """,
             positions=[(2, 55)],
-            fixed='''
+            fixed="""
             async def find(con, ids):
                 return await con.fetch("SELECT id FROM t WHERE id = ANY($1) ORDER BY id", ids)
-            ''',
+            """,
             applicability=Applicability.SAFE,
         ),
         Invalid(
@@ -117,45 +119,45 @@ class SqlInListParameter(LintRule):
             applicability=Applicability.SAFE,
         ),
         Invalid(
-            '''
+            """
             async def find(con, ids):
                 return await con.fetch("SELECT id FROM t WHERE id IN ($1) ORDER BY id", list(ids))
-            ''',
+            """,
             positions=[(2, 55)],
-            fixed='''
+            fixed="""
             async def find(con, ids):
                 return await con.fetch("SELECT id FROM t WHERE id = ANY($1) ORDER BY id", list(ids))
-            ''',
+            """,
             applicability=Applicability.UNSAFE,
         ),
         Invalid(
-            '''
+            """
             QUERY = "SELECT id FROM t " "WHERE id IN $1 ORDER BY id"
 
 
             async def find(con, ids: list[int]):
                 return await con.fetch(QUERY, ids)
-            ''',
+            """,
             positions=[(1, 39)],
-            fixed='''
+            fixed="""
             QUERY = "SELECT id FROM t " "WHERE id = ANY($1) ORDER BY id"
 
 
             async def find(con, ids: list[int]):
                 return await con.fetch(QUERY, ids)
-            ''',
+            """,
             applicability=Applicability.SAFE,
         ),
         Invalid(
-            '''
+            """
             async def find(con, table, ids):
                 return await con.fetch(f"SELECT id FROM {table} WHERE id IN $1 ORDER BY id", ids)
-            ''',
+            """,
             positions=[(2, 62)],
-            fixed='''
+            fixed="""
             async def find(con, table, ids):
                 return await con.fetch(f"SELECT id FROM {table} WHERE id = ANY($1) ORDER BY id", ids)
-            ''',
+            """,
             applicability=Applicability.SAFE,
         ),
     )
@@ -198,9 +200,15 @@ class SqlInListParameter(LintRule):
         written = " ".join(sql.text[first.start : last.end].split())
         replacement = f"<> ALL({name})" if negated else f"= ANY({name})"
         if applicability == Applicability.SAFE:
-            message = f"`{written}` is a syntax error in PostgreSQL (a parameter is one value, not a list); use `{replacement}`"
+            message = (
+                f"`{written}` is a syntax error in PostgreSQL (a parameter is one value, not a list); "
+                f"use `{replacement}`"
+            )
         else:
-            message = f"`{written}` compares with one value, so a list argument raises `DataError: invalid input for query argument {name}`; use `{replacement}`"
+            message = (
+                f"`{written}` compares with one value, so a list argument raises "
+                f"`DataError: invalid input for query argument {name}`; use `{replacement}`"
+            )
         if negated:
             message += " (a NULL in the list makes `<> ALL` match no rows)"
         followed_by_cast = last is param and index + 2 < len(tokens) and tokens[index + 2].name == "TYPECAST"

@@ -14,7 +14,7 @@ from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, calls_in, walk
 from lintdb.rule import Invalid, LintRule, Valid
 
-_PLAIN = '''
+_PLAIN = """
 import asyncpg
 
 
@@ -23,7 +23,7 @@ async def names(dsn):
     try:
 {body}    finally:
         await con.close()
-'''
+"""
 
 
 def cursor_example(body: str) -> str:
@@ -31,41 +31,41 @@ def cursor_example(body: str) -> str:
     return _PLAIN.format(body=body)
 
 
-_LOOP = '''        found = []
+_LOOP = """        found = []
         async for row in con.cursor("SELECT name FROM t ORDER BY id", prefetch=2):
             found.append(row["name"])
         return found
-'''
-_LOOP_FIXED = '''        found = []
+"""
+_LOOP_FIXED = """        found = []
         async with con.transaction():
             async for row in con.cursor("SELECT name FROM t ORDER BY id", prefetch=2):
                 found.append(row["name"])
         return found
-'''
-_FETCH = '''        cur = await con.cursor("SELECT name FROM t ORDER BY id")
+"""
+_FETCH = """        cur = await con.cursor("SELECT name FROM t ORDER BY id")
         first = await cur.fetch(2)
         rest = await cur.fetch(10)
         return [r["name"] for r in first + rest]
-'''
-_FETCH_FIXED = '''        async with con.transaction():
+"""
+_FETCH_FIXED = """        async with con.transaction():
             cur = await con.cursor("SELECT name FROM t ORDER BY id")
             first = await cur.fetch(2)
             rest = await cur.fetch(10)
         return [r["name"] for r in first + rest]
-'''
-_AFTER_BLOCK = '''        async with con.transaction():
+"""
+_AFTER_BLOCK = """        async with con.transaction():
             cur = await con.cursor("SELECT name FROM t ORDER BY id")
             first = await cur.fetch(2)
         rest = await cur.fetch(10)
         return [r["name"] for r in first + rest]
-'''
-_PREPARED = '''        stmt = await con.prepare("SELECT name FROM t ORDER BY id")
+"""
+_PREPARED = """        stmt = await con.prepare("SELECT name FROM t ORDER BY id")
         return [row["name"] async for row in stmt.cursor()]
-'''
-_PREPARED_FIXED = '''        stmt = await con.prepare("SELECT name FROM t ORDER BY id")
+"""
+_PREPARED_FIXED = """        stmt = await con.prepare("SELECT name FROM t ORDER BY id")
         async with con.transaction():
             return [row["name"] async for row in stmt.cursor()]
-'''
+"""
 
 
 class CursorOutsideTransaction(LintRule):
@@ -119,23 +119,38 @@ class CursorOutsideTransaction(LintRule):
     VALID = (
         Valid(cursor_example(_LOOP_FIXED)),
         Valid(cursor_example(_FETCH_FIXED)),
-        Valid('''
+        Valid("""
             async def names(engine):
                 async with engine.connect() as conn:
                     result = await conn.stream(text("SELECT name FROM t"))
                     return [row.name async for row in result]
-            '''),
-        Valid('''
+            """),
+        Valid("""
             def names(dbapi_connection):
                 cur = dbapi_connection.cursor()
                 cur.execute("SELECT name FROM t")
                 return cur.fetchall()
-            '''),
+            """),
     )
     INVALID = (
-        Invalid(cursor_example(_LOOP), positions=[(8, 26)], fixed=cursor_example(_LOOP_FIXED), applicability=Applicability.SAFE),
-        Invalid(cursor_example(_FETCH), positions=[(7, 21)], fixed=cursor_example(_FETCH_FIXED), applicability=Applicability.SAFE),
-        Invalid(cursor_example(_PREPARED), positions=[(8, 46)], fixed=cursor_example(_PREPARED_FIXED), applicability=Applicability.SAFE),
+        Invalid(
+            cursor_example(_LOOP),
+            positions=[(8, 26)],
+            fixed=cursor_example(_LOOP_FIXED),
+            applicability=Applicability.SAFE,
+        ),
+        Invalid(
+            cursor_example(_FETCH),
+            positions=[(7, 21)],
+            fixed=cursor_example(_FETCH_FIXED),
+            applicability=Applicability.SAFE,
+        ),
+        Invalid(
+            cursor_example(_PREPARED),
+            positions=[(8, 46)],
+            fixed=cursor_example(_PREPARED_FIXED),
+            applicability=Applicability.SAFE,
+        ),
         Invalid(cursor_example(_AFTER_BLOCK), positions=[(10, 22)]),
     )
 
@@ -156,12 +171,18 @@ class CursorOutsideTransaction(LintRule):
 
     def _check_closed(self, step: Step, closed: dict[str, cst.With]) -> None:
         """Report a cursor used on this statement's own line(s) outside the block that created it."""
-        uses: list[tuple[cst.CSTNode, str | None]] = [(c, dotted(c.func.value)) for c in calls_in(step.statement) if isinstance(c.func, cst.Attribute)]
+        uses: list[tuple[cst.CSTNode, str | None]] = [
+            (c, dotted(c.func.value)) for c in calls_in(step.statement) if isinstance(c.func, cst.Attribute)
+        ]
         if isinstance(step.statement, cst.For):
             uses.append((step.statement.iter, dotted(step.statement.iter)))
         for use, name in uses:
             if name in closed and closed[name] not in step.withs:
-                self.report(use, f"asyncpg cursor `{name}` used after its transaction block ended: it raises `NoActiveSQLTransactionError`; use it inside the block")
+                self.report(
+                    use,
+                    f"asyncpg cursor `{name}` used after its transaction block ended: "
+                    "it raises `NoActiveSQLTransactionError`; use it inside the block",
+                )
         assigned = _assigned_name(step.statement)
         if assigned is not None:
             closed.pop(assigned, None)
@@ -171,7 +192,13 @@ class CursorOutsideTransaction(LintRule):
         owner = tracker.resolve(owner_node)
         if owner is None:
             return None
-        connection = dotted(owner_node) if owner.kind in ASYNCPG_KINDS else owner.connection if owner.kind == "statement" else None
+        connection = (
+            dotted(owner_node)
+            if owner.kind in ASYNCPG_KINDS
+            else owner.connection
+            if owner.kind == "statement"
+            else None
+        )
         if connection is None:
             return None
         for with_ in reversed(step.withs):
@@ -181,10 +208,17 @@ class CursorOutsideTransaction(LintRule):
                     return with_
         names = {connection}
         if isinstance(step.statement, cst.SimpleStatementLine):
-            names |= {n for s in step.statement.body if isinstance(s, cst.Assign) for t in s.targets if (n := dotted(t.target))}
+            names |= {
+                n
+                for s in step.statement.body
+                if isinstance(s, cst.Assign)
+                for t in s.targets
+                if (n := dotted(t.target))
+            }
         self.report(
             call,
-            f"asyncpg cursor outside `async with {connection}.transaction()`: it raises `NoActiveSQLTransactionError: cursor cannot be created outside of a transaction`",
+            f"asyncpg cursor outside `async with {connection}.transaction()`: it raises "
+            "`NoActiveSQLTransactionError: cursor cannot be created outside of a transaction`",
             fix=wrap_in_transaction(step, connection, names, Applicability.SAFE),
         )
         return None

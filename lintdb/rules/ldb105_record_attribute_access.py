@@ -15,7 +15,7 @@ from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 
 RECORD_METHODS = frozenset({"get", "keys", "values", "items"})
 
-_FIRST = '''
+_FIRST = """
 import asyncpg{alias}
 
 
@@ -26,15 +26,17 @@ async def first_name(dsn):
         return {expression}
     finally:
         await con.close()
-'''
+"""
 
 
 def record_example(expression: str, alias: str = "", options: str = "") -> str:
     """A function returning ``expression`` computed from an asyncpg Record ``row``."""
-    return _FIRST.format(alias=f" as {alias}" if alias else "", module=alias or "asyncpg", options=options, expression=expression)
+    return _FIRST.format(
+        alias=f" as {alias}" if alias else "", module=alias or "asyncpg", options=options, expression=expression
+    )
 
 
-_LOOP = '''
+_LOOP = """
 import asyncpg
 
 
@@ -48,7 +50,7 @@ async def total(dsn):
             return result
     finally:
         await pool.close()
-'''
+"""
 
 
 class RecordAttributeAccess(LintRule):
@@ -86,7 +88,7 @@ class RecordAttributeAccess(LintRule):
 
     CODE = "LDB105"
     NAME = "record-attribute-access"
-    MESSAGE = "asyncpg Record has no attributes; use `row[\"column\"]`"
+    MESSAGE = 'asyncpg Record has no attributes; use `row["column"]`'
     FIX_TITLE = "Subscript the record"
     FIX_AVAILABILITY = "Always"
     GATE = ASYNCPG_GATE
@@ -98,25 +100,42 @@ class RecordAttributeAccess(LintRule):
         Valid(record_example('row["name"]')),
         Valid(record_example('row.get("name")')),
         Valid(record_example("row.name", options=", record_class=AttrRecord")),
-        Valid('''
+        Valid("""
             from sqlalchemy import text
 
 
             async def first_name(session):
                 row = (await session.execute(text("SELECT id, name FROM t"))).first()
                 return row.name
-            '''),
+            """),
     )
     INVALID = (
-        Invalid(record_example("row.name"), positions=[(8, 16)], fixed=record_example('row["name"]'), applicability=Applicability.SAFE),
-        Invalid(record_example("(row.id, row.name)", alias="pg"), positions=[(8, 17), (8, 25)], fixed=record_example('(row["id"], row["name"])', alias="pg"), applicability=Applicability.SAFE),
+        Invalid(
+            record_example("row.name"),
+            positions=[(8, 16)],
+            fixed=record_example('row["name"]'),
+            applicability=Applicability.SAFE,
+        ),
+        Invalid(
+            record_example("(row.id, row.name)", alias="pg"),
+            positions=[(8, 17), (8, 25)],
+            fixed=record_example('(row["id"], row["name"])', alias="pg"),
+            applicability=Applicability.SAFE,
+        ),
         Invalid(
             record_example('[r.name for r in await con.fetch("SELECT name FROM t ORDER BY id") if r.name][0]'),
             positions=[(8, 17), (8, 86)],
-            fixed=record_example('[r["name"] for r in await con.fetch("SELECT name FROM t ORDER BY id") if r["name"]][0]'),
+            fixed=record_example(
+                '[r["name"] for r in await con.fetch("SELECT name FROM t ORDER BY id") if r["name"]][0]'
+            ),
             applicability=Applicability.SAFE,
         ),
-        Invalid(_LOOP.format(attr="id"), positions=[(10, 27)], fixed=_LOOP.format(attr='id').replace("row.id", 'row["id"]'), applicability=Applicability.SAFE),
+        Invalid(
+            _LOOP.format(attr="id"),
+            positions=[(10, 27)],
+            fixed=_LOOP.format(attr="id").replace("row.id", 'row["id"]'),
+            applicability=Applicability.SAFE,
+        ),
     )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -140,7 +159,13 @@ class RecordAttributeAccess(LintRule):
         origin = tracker.iterated(for_in.iter)
         if origin is not None and origin.kind == "record" and isinstance(for_in.target, cst.Name):
             records.add(for_in.target.value)
-        parts = [comprehension.key, comprehension.value] if isinstance(comprehension, cst.DictComp) else [comprehension.elt] if isinstance(comprehension, cst.BaseSimpleComp) else []
+        parts = (
+            [comprehension.key, comprehension.value]
+            if isinstance(comprehension, cst.DictComp)
+            else [comprehension.elt]
+            if isinstance(comprehension, cst.BaseSimpleComp)
+            else []
+        )
         inner = _Attributes()
         for part in [*parts, *for_in.ifs]:
             part.visit(inner)
@@ -152,11 +177,13 @@ class RecordAttributeAccess(LintRule):
         column = attribute.attr.value
         if column in RECORD_METHODS:
             return
-        subscript = cst.Subscript(attribute.value, [cst.SubscriptElement(cst.Index(cst.SimpleString(python_string(column))))])
+        subscript = cst.Subscript(
+            attribute.value, [cst.SubscriptElement(cst.Index(cst.SimpleString(python_string(column))))]
+        )
         self.report(
             attribute,
-            f"`.{column}` on an asyncpg Record raises `AttributeError`; use `[\"{column}\"]`",
-            fix=FixSpec((Replace(attribute, subscript),), Applicability.SAFE, f"Replace with `[\"{column}\"]`"),
+            f'`.{column}` on an asyncpg Record raises `AttributeError`; use `["{column}"]`',
+            fix=FixSpec((Replace(attribute, subscript),), Applicability.SAFE, f'Replace with `["{column}"]`'),
         )
 
 

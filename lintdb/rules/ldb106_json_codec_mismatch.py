@@ -16,7 +16,7 @@ from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 JSON_LOADS = frozenset({"json.loads"})
 ARGUMENT_METHODS = frozenset({"execute", "executemany", "fetch", "fetchrow", "fetchval"})
 
-_BORROWED = '''
+_BORROWED = """
 import json
 
 from sqlalchemy import text
@@ -28,8 +28,8 @@ async def settings(session):
     driver = raw.driver_connection
     row = await driver.fetchrow("SELECT doc FROM t WHERE id = 1")
     return {expression}
-'''
-_PLAIN = '''
+"""
+_PLAIN = """
 import json
 
 import asyncpg
@@ -43,8 +43,8 @@ async def settings(dsn):
         return {expression}
     finally:
         await con.close()
-'''
-_POOL_WITH_CODECS = '''
+"""
+_POOL_WITH_CODECS = """
 import json
 
 import asyncpg
@@ -64,7 +64,7 @@ async def settings(dsn):
             return row["doc"]["k"]
     finally:
         await pool.close()
-'''
+"""
 
 
 def borrowed_example(expression: str) -> str:
@@ -138,7 +138,9 @@ class JsonCodecMismatch(LintRule):
         Valid(_POOL_WITH_CODECS),
     )
     INVALID = (
-        Invalid(borrowed_example('json.loads(row["doc"])'), positions=[(11, 12)], applicability=Applicability.DISPLAY_ONLY),
+        Invalid(
+            borrowed_example('json.loads(row["doc"])'), positions=[(11, 12)], applicability=Applicability.DISPLAY_ONLY
+        ),
         Invalid(plain_example('{"k": 2}', 'json.loads(row["doc"])'), positions=[(9, 73)]),
         Invalid(plain_example('json.dumps({"k": 2})', 'row["doc"]["k"]'), positions=[(11, 16)]),
     )
@@ -167,11 +169,24 @@ class JsonCodecMismatch(LintRule):
         return connection is not None and connection.kind == "plain" and not connection.init and name not in codecs
 
     def _check_call(self, call: cst.Call, tracker: Tracker, codecs: set[str]) -> None:
-        if self.qualified(call.func) & JSON_LOADS and call.args and isinstance(value := call.args[0].value, cst.Subscript):
+        if (
+            self.qualified(call.func) & JSON_LOADS
+            and call.args
+            and isinstance(value := call.args[0].value, cst.Subscript)
+        ):
             connection = self._connection(tracker.resolve(value.value), tracker)
             if connection is not None and connection.kind == "borrowed":
-                fix = FixSpec((Replace(call, value),), Applicability.DISPLAY_ONLY, "Drop `json.loads()`: the value is already decoded")
-                self.report(call, "`json.loads()` on a value from a connection borrowed from SQLAlchemy, which decodes json itself: it raises `TypeError: the JSON object must be str, bytes or bytearray, not dict`", fix=fix)
+                fix = FixSpec(
+                    (Replace(call, value),),
+                    Applicability.DISPLAY_ONLY,
+                    "Drop `json.loads()`: the value is already decoded",
+                )
+                self.report(
+                    call,
+                    "`json.loads()` on a value from a connection borrowed from SQLAlchemy, which decodes json itself: "
+                    "it raises `TypeError: the JSON object must be str, bytes or bytearray, not dict`",
+                    fix=fix,
+                )
             return
         if not isinstance(call.func, cst.Attribute):
             return
@@ -182,12 +197,23 @@ class JsonCodecMismatch(LintRule):
         if method not in ARGUMENT_METHODS or not self._plain_without_codecs(tracker.resolve(receiver), name, codecs):
             return
         for arg in call.args[1:]:
-            if arg.keyword is None and (isinstance(arg.value, cst.Dict) or (isinstance(arg.value, cst.Call) and dotted(arg.value.func) == "dict")):
-                self.report(arg, "a dict argument on an asyncpg connection without json codecs raises `DataError: ... (expected str, got dict)`; pass `json.dumps(...)` or register codecs with `init=`")
+            if arg.keyword is None and (
+                isinstance(arg.value, cst.Dict)
+                or (isinstance(arg.value, cst.Call) and dotted(arg.value.func) == "dict")
+            ):
+                self.report(
+                    arg,
+                    "a dict argument on an asyncpg connection without json codecs raises "
+                    "`DataError: ... (expected str, got dict)`; pass `json.dumps(...)` or register codecs with `init=`",
+                )
 
     def _check_lookup(self, outer: cst.Subscript, tracker: Tracker, codecs: set[str]) -> None:
         inner = outer.value
-        if not isinstance(inner, cst.Subscript) or len(outer.slice) != 1 or not isinstance(outer.slice[0].slice, cst.Index):
+        if (
+            not isinstance(inner, cst.Subscript)
+            or len(outer.slice) != 1
+            or not isinstance(outer.slice[0].slice, cst.Index)
+        ):
             return
         if string_value(outer.slice[0].slice.value) is None:
             return
@@ -195,7 +221,11 @@ class JsonCodecMismatch(LintRule):
         connection = self._connection(origin, tracker)
         name = origin.connection if origin is not None else None
         if self._plain_without_codecs(connection, name, codecs):
-            self.report(outer, "a json value from an asyncpg connection without json codecs is a `str`: a key lookup raises `TypeError: string indices must be integers`; `json.loads()` it or register codecs with `init=`")
+            self.report(
+                outer,
+                "a json value from an asyncpg connection without json codecs is a `str`: a key lookup raises "
+                "`TypeError: string indices must be integers`; `json.loads()` it or register codecs with `init=`",
+            )
 
 
 class _Subscripts(cst.CSTVisitor):

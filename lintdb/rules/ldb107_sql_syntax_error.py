@@ -28,7 +28,10 @@ TRACED_METHODS = frozenset({"execute", "executemany"})
 TRACED_KINDS = frozenset({"plain", "borrowed", "pool"})
 # text() also builds SQL fragments (`text("id > 5")`, a server default): only texts starting with one of
 # these are judged as statements.
-_KEYWORDS = "select|insert|update|delete|with|create|drop|alter|truncate|copy|values|merge|grant|revoke|comment|lock|vacuum|analyze|explain|refresh|set|show"
+_KEYWORDS = (
+    "select|insert|update|delete|with|create|drop|alter|truncate|copy|values|merge|"
+    "grant|revoke|comment|lock|vacuum|analyze|explain|refresh|set|show"
+)
 _STATEMENT_START = re.compile(rf"(?i)\s*(?:{_KEYWORDS})\b")
 
 
@@ -78,35 +81,37 @@ class SqlSyntaxError(LintRule):
         rf"|^\w+\s*(?::[^=\n]+)?=\s*\(?\s*[rRfFuU]{{0,2}}[\"']+\s*(?i:{_KEYWORDS})\s",
         re.MULTILINE,
     )
-    REQUIRES = (re.compile(ASYNCPG_IN_FILE + r"|\.(?:fetch|fetchrow|fetchval|copy_from_query)\(|import[^\n]*\btext\b|\.text\("),)
+    REQUIRES = (
+        re.compile(ASYNCPG_IN_FILE + r"|\.(?:fetch|fetchrow|fetchval|copy_from_query)\(|import[^\n]*\btext\b|\.text\("),
+    )
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
-        Valid('''
+        Valid("""
             async def rename(con, name, id):
                 await con.execute("UPDATE t SET name = $1 WHERE id = $2", name, id)
-            '''),
-        Valid('''
+            """),
+        Valid("""
             async def ordered(con, column, direction):
                 return await con.fetch(f"SELECT id FROM t ORDER BY {column} {direction}")
-            '''),
-        Valid('''
+            """),
+        Valid("""
             from sqlalchemy import text
 
             RECENT = text("SELECT id FROM t WHERE created > CAST(:since AS timestamptz) AND note IS DISTINCT FROM 'a:b'")
-            '''),
-        Valid('''
+            """),
+        Valid("""
             import sqlite3
 
 
             def upsert(path, id, name):
                 with sqlite3.connect(path) as db:
                     db.execute("INSERT OR REPLACE INTO t (id, name) VALUES (?, ?)", (id, name))
-            '''),
+            """),
     )
     INVALID = (
         Invalid(
-            '''
+            """
             import asyncpg
 
 
@@ -116,18 +121,18 @@ class SqlSyntaxError(LintRule):
                     await con.execute("UPDATE t SET name = $1 WHERE WHERE id = $2", name, id)
                 finally:
                     await con.close()
-            ''',
+            """,
             positions=[(7, 57)],
         ),
         Invalid(
-            '''
+            """
             async def names(con):
                 return await con.fetch("SELECT id, name, FROM t")
-            ''',
+            """,
             positions=[(2, 46)],
         ),
         Invalid(
-            '''
+            """
             from sqlalchemy import text as sql
 
             RECENT = "SELECT id FROM t WHERE created > :since ORDER id"
@@ -135,17 +140,17 @@ class SqlSyntaxError(LintRule):
 
             async def recent(session, since):
                 return (await session.execute(sql(RECENT), {"since": since})).all()
-            ''',
+            """,
             positions=[(3, 57)],
         ),
         Invalid(
-            '''
+            """
             from sqlalchemy import text
 
 
             async def recent(session, since):
                 return (await session.execute(text("SELECT id FROM t WHERE created > :since::timestamptz"), {"since": since})).all()
-            ''',
+            """,
             positions=[(5, 74)],
         ),
     )

@@ -20,7 +20,7 @@ from lintdb.engine_args import (
 )
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 
-_ASYNCPG = '''
+_ASYNCPG = """
 import asyncpg
 
 DSN = "postgresql://postgres@127.0.0.1:6432/postgres"
@@ -32,8 +32,8 @@ async def lookup(ids):
         return [await (con.fetchval("SELECT $1::int", i) if i % 2 else con.fetchval("SELECT 0")) for i in ids]
     finally:
         await con.close()
-'''
-_ENGINE = '''
+"""
+_ENGINE = """
 import os
 
 from sqlalchemy import text
@@ -49,7 +49,7 @@ async def lookup(ids):
             query = text("SELECT CAST(:i AS int)") if i % 2 else text("SELECT 0")
             found.append((await session.execute(query, {{"i": i}} if i % 2 else {{}})).scalar_one())
     return found
-'''
+"""
 _BOTH_ZERO = '"statement_cache_size": 0, "prepared_statement_cache_size": 0'
 
 
@@ -118,7 +118,12 @@ class PgbouncerPreparedStatements(LintRule):
         Valid(asyncpg_example('"postgresql://app@db.internal/app"')),
     )
     INVALID = (
-        Invalid(asyncpg_example("DSN"), positions=[(7, 17)], fixed=asyncpg_example("DSN, statement_cache_size=0"), applicability=Applicability.SAFE),
+        Invalid(
+            asyncpg_example("DSN"),
+            positions=[(7, 17)],
+            fixed=asyncpg_example("DSN, statement_cache_size=0"),
+            applicability=Applicability.SAFE,
+        ),
         Invalid(
             engine_example(""),
             positions=[(6, 10)],
@@ -132,21 +137,21 @@ class PgbouncerPreparedStatements(LintRule):
             applicability=Applicability.SAFE,
         ),
         Invalid(
-            '''
+            """
             import asyncpg
 
 
             async def pool():
                 return await asyncpg.create_pool(host="db-pooler.internal", port=5432, user="app")
-            ''',
+            """,
             positions=[(5, 18)],
-            fixed='''
+            fixed="""
             import asyncpg
 
 
             async def pool():
                 return await asyncpg.create_pool(host="db-pooler.internal", port=5432, user="app", statement_cache_size=0)
-            ''',
+            """,
             applicability=Applicability.SAFE,
         ),
         Invalid(
@@ -170,15 +175,40 @@ class PgbouncerPreparedStatements(LintRule):
         host, port = call_arg(call, None, "host"), call_arg(call, None, "port")
         host_text = string_value(host.value) if host else None
         port_number = int(port.value.value) if port and isinstance(port.value, cst.Integer) else None
-        behind = (url is not None and url_is_pgbouncer(url, self.options.pgbouncer_hosts)) or is_pgbouncer(host_text, port_number, self.options.pgbouncer_hosts)
-        if not behind or call_arg(call, None, "statement_cache_size") is not None or (url and "statement_cache_size" in url_query(url)):
+        behind = (url is not None and url_is_pgbouncer(url, self.options.pgbouncer_hosts)) or is_pgbouncer(
+            host_text, port_number, self.options.pgbouncer_hosts
+        )
+        if (
+            not behind
+            or call_arg(call, None, "statement_cache_size") is not None
+            or (url and "statement_cache_size" in url_query(url))
+        ):
             return
-        fix = FixSpec((Replace(call, with_keyword(call, "statement_cache_size", cst.Integer("0"))),), Applicability.SAFE, "Add `statement_cache_size=0`")
-        self.report(call, "asyncpg connects to PgBouncer with its statement cache on: prepared statements collide across clients (`DuplicatePreparedStatementError`, `bind message supplies ...`); add `statement_cache_size=0`", fix=fix)
+        fix = FixSpec(
+            (Replace(call, with_keyword(call, "statement_cache_size", cst.Integer("0"))),),
+            Applicability.SAFE,
+            "Add `statement_cache_size=0`",
+        )
+        self.report(
+            call,
+            "asyncpg connects to PgBouncer with its statement cache on: prepared statements collide across clients "
+            "(`DuplicatePreparedStatementError`, `bind message supplies ...`); add `statement_cache_size=0`",
+            fix=fix,
+        )
 
     def _check_engine(self, engine: AsyncpgEngine) -> None:
         if engine.settings or not url_is_pgbouncer(engine.url, self.options.pgbouncer_hosts):
             return  # one of the two set: LDB202 judges the halves
         new = with_zero_settings(engine, CACHE_SETTINGS)
-        fix = FixSpec((Replace(engine.call, new),), Applicability.SAFE, "Add `connect_args={\"statement_cache_size\": 0, \"prepared_statement_cache_size\": 0}`")
-        self.report(engine.call, "SQLAlchemy's asyncpg engine connects to PgBouncer with statement caches on: prepared statements collide across clients; set both `statement_cache_size` and `prepared_statement_cache_size` to 0 in `connect_args`", fix=fix)
+        fix = FixSpec(
+            (Replace(engine.call, new),),
+            Applicability.SAFE,
+            'Add `connect_args={"statement_cache_size": 0, "prepared_statement_cache_size": 0}`',
+        )
+        self.report(
+            engine.call,
+            "SQLAlchemy's asyncpg engine connects to PgBouncer with statement caches on: "
+            "prepared statements collide across clients; "
+            "set both `statement_cache_size` and `prepared_statement_cache_size` to 0 in `connect_args`",
+            fix=fix,
+        )

@@ -14,7 +14,7 @@ from lintdb.rules.ldb201_pgbouncer_prepared_statements import engine_example
 
 STATEMENT, PREPARED = "statement_cache_size", "prepared_statement_cache_size"
 
-_ROWS = '''
+_ROWS = """
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
@@ -24,7 +24,7 @@ engine = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:5432/postg
 async def rows():
     async with AsyncSession(engine) as session:
         return (await session.execute(text("SELECT * FROM t ORDER BY id"))).all()
-'''
+"""
 
 
 def rows_example(settings: str) -> str:
@@ -84,7 +84,12 @@ class StatementCacheHalfDisabled(LintRule):
         Valid(engine_example(f', connect_args={{"{PREPARED}": 0}}')),
     )
     INVALID = (
-        Invalid(rows_example(f'"{STATEMENT}": 0'), positions=[(4, 10)], fixed=rows_example(f'"{STATEMENT}": 0, "{PREPARED}": 0'), applicability=Applicability.SAFE),
+        Invalid(
+            rows_example(f'"{STATEMENT}": 0'),
+            positions=[(4, 10)],
+            fixed=rows_example(f'"{STATEMENT}": 0, "{PREPARED}": 0'),
+            applicability=Applicability.SAFE,
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -94,9 +99,14 @@ class StatementCacheHalfDisabled(LintRule):
         if STATEMENT not in engine.zeroed or PREPARED in engine.settings:
             return
         message = (
-            f"`{STATEMENT}=0` without `{PREPARED}=0`: SQLAlchemy keeps unnamed prepared statements whose row description goes stale "
-            "after `ALTER TABLE` (`the number of columns in the result row (3) is different from what was described (2)`, "
-            f"or wrong values); add `\"{PREPARED}\": 0`"
+            f"`{STATEMENT}=0` without `{PREPARED}=0`: "
+            "SQLAlchemy keeps unnamed prepared statements whose row description goes stale after `ALTER TABLE` "
+            "(`the number of columns in the result row (3) is different from what was described (2)`, "
+            f'or wrong values); add `"{PREPARED}": 0`'
         )
-        fix = FixSpec((Replace(node, with_zero_settings(engine, (PREPARED,))),), Applicability.SAFE, f"Add `\"{PREPARED}\": 0` to `connect_args`")
+        fix = FixSpec(
+            (Replace(node, with_zero_settings(engine, (PREPARED,))),),
+            Applicability.SAFE,
+            f'Add `"{PREPARED}": 0` to `connect_args`',
+        )
         self.report(node, message, fix=fix)

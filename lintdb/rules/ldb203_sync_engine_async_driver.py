@@ -26,7 +26,7 @@ FACTORIES = {
 }
 ASYNCIO_SOURCES = frozenset({"sqlalchemy.ext.asyncio"})
 
-_EXAMPLE = '''
+_EXAMPLE = """
 import os
 
 from sqlalchemy import {imports}{extra_import}
@@ -38,7 +38,7 @@ engine = {factory}(DATABASE_URL, pool_size=2)
 async def answer():
     async with engine.connect() as conn:
         return (await conn.execute(text("SELECT 42"))).scalar_one()
-'''
+"""
 ASYNC_IMPORT = "\nfrom sqlalchemy.ext.asyncio import create_async_engine"
 
 
@@ -92,11 +92,11 @@ class SyncEngineAsyncDriver(LintRule):
 
     VALID = (
         Valid(engine_example("create_async_engine", imports="text", extra_import=ASYNC_IMPORT)),
-        Valid('''
+        Valid("""
             from sqlalchemy import create_engine
 
             engine = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-            '''),
+            """),
     )
     INVALID = (
         Invalid(
@@ -106,23 +106,23 @@ class SyncEngineAsyncDriver(LintRule):
             applicability=Applicability.UNSAFE,
         ),
         Invalid(
-            '''
+            """
             import sqlalchemy as sa
             from sqlalchemy.ext.asyncio import create_async_engine as make_engine
 
             engine = sa.create_engine("sqlite+aiosqlite:///app.db")
-            ''',
+            """,
             positions=[(4, 10)],
-            fixed='''
+            fixed="""
             import sqlalchemy as sa
             from sqlalchemy.ext.asyncio import create_async_engine as make_engine
 
             engine = make_engine("sqlite+aiosqlite:///app.db")
-            ''',
+            """,
             applicability=Applicability.UNSAFE,
         ),
         Invalid(
-            '''
+            """
             from sqlalchemy import create_engine
 
 
@@ -135,9 +135,9 @@ class SyncEngineAsyncDriver(LintRule):
             def make_reporting_engine():
                 url = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
                 return create_engine(url, pool_size=1)
-            ''',
+            """,
             positions=[(12, 12)],
-            fixed='''
+            fixed="""
             from sqlalchemy import create_engine
             from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -151,7 +151,7 @@ class SyncEngineAsyncDriver(LintRule):
             def make_reporting_engine():
                 url = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
                 return create_async_engine(url, pool_size=1)
-            ''',
+            """,
             applicability=Applicability.UNSAFE,
         ),
     )
@@ -173,4 +173,9 @@ class SyncEngineAsyncDriver(LintRule):
             if anchor is not None:
                 changes.append(add_import(anchor, f"from sqlalchemy.ext.asyncio import {factory}"))
             fix = FixSpec(tuple(changes), Applicability.UNSAFE, f"Use `{factory}` (callers must `await`)")
-        self.report(node, f"`+{driver}` is an asyncio driver: this sync engine raises `MissingGreenlet: greenlet_spawn has not been called` at its first connect; use `{factory}`", fix=fix)
+        self.report(
+            node,
+            f"`+{driver}` is an asyncio driver: this sync engine raises "
+            f"`MissingGreenlet: greenlet_spawn has not been called` at its first connect; use `{factory}`",
+            fix=fix,
+        )

@@ -22,7 +22,7 @@ ENGINE_FACTORIES = frozenset(
 )
 OPTION = "async_fallback"
 
-_EXAMPLE = '''
+_EXAMPLE = """
 from sqlalchemy import create_engine, text
 
 engine = create_engine({args})
@@ -31,7 +31,7 @@ engine = create_engine({args})
 def answer():
     with engine.connect() as conn:
         return conn.execute(text("SELECT 42")).scalar_one()
-'''
+"""
 
 
 def fallback_example(args: str) -> str:
@@ -81,14 +81,25 @@ class AsyncFallback(LintRule):
 
     VALID = (
         Valid(fallback_example('"postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"')),
-        Valid('''
+        Valid("""
             async_fallback = False  # a name of one's own is not SQLAlchemy's option
-            '''),
+            """),
     )
     INVALID = (
-        Invalid(fallback_example('"postgresql+asyncpg://postgres@127.0.0.1:5432/postgres?async_fallback=true"'), positions=[(3, 10)]),
-        Invalid(fallback_example('"postgresql+asyncpg://postgres@127.0.0.1:5432/postgres", connect_args={"async_fallback": True}'), positions=[(3, 95)]),
-        Invalid(fallback_example('"postgresql+asyncpg://postgres@127.0.0.1:5432/postgres", async_fallback=True'), positions=[(3, 81)]),
+        Invalid(
+            fallback_example('"postgresql+asyncpg://postgres@127.0.0.1:5432/postgres?async_fallback=true"'),
+            positions=[(3, 10)],
+        ),
+        Invalid(
+            fallback_example(
+                '"postgresql+asyncpg://postgres@127.0.0.1:5432/postgres", connect_args={"async_fallback": True}'
+            ),
+            positions=[(3, 95)],
+        ),
+        Invalid(
+            fallback_example('"postgresql+asyncpg://postgres@127.0.0.1:5432/postgres", async_fallback=True'),
+            positions=[(3, 81)],
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -115,5 +126,9 @@ def fallback_settings(call: cst.Call, url: str | None) -> list[tuple[cst.CSTNode
         found.append((keyword, "as an engine argument"))
     connect_args = call_arg(call, None, "connect_args")
     if connect_args is not None and isinstance(connect_args.value, cst.Dict):
-        found += [(e, "in `connect_args`") for e in connect_args.value.elements if isinstance(e, cst.DictElement) and string_value(e.key) == OPTION]
+        found += [
+            (e, "in `connect_args`")
+            for e in connect_args.value.elements
+            if isinstance(e, cst.DictElement) and string_value(e.key) == OPTION
+        ]
     return found

@@ -15,7 +15,7 @@ from lintdb.sqltext import module_constants, sql_string, statements
 
 ALEMBIC_IMPORT = re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b")
 
-_TRANSFER = '''
+_TRANSFER = """
 from sqlalchemy import create_engine, text
 
 engine = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"{engine_args})
@@ -25,8 +25,8 @@ def transfer(amount):
     with engine.{opener} as conn:
         conn.execute(text("UPDATE account SET balance = balance - :a WHERE id = 1"), {{"a": amount}})
         conn.execute(text("UPDATE account SET balance = balance + :a WHERE id = 2"), {{"a": amount}})
-'''
-_VACUUM = '''
+"""
+_VACUUM = """
 from sqlalchemy import create_engine, text
 
 engine = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
@@ -36,7 +36,7 @@ def maintain():
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE account"))
         conn.execute(text("CREATE INDEX CONCURRENTLY IF NOT EXISTS account_balance ON account (balance)"))
-'''
+"""
 
 
 def transfer_example(engine_args: str = "", opener: str = "begin()") -> str:
@@ -109,18 +109,20 @@ class AutocommitInApplicationCode(LintRule):
     VALID = (
         Valid(transfer_example()),
         Valid(_VACUUM),
-        Valid('''
+        Valid("""
             from alembic import op
 
 
             def upgrade():
                 with op.get_bind().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                     conn.exec_driver_sql("ALTER TYPE mood ADD VALUE 'calm'")
-            '''),
+            """),
     )
     INVALID = (
         Invalid(transfer_example(engine_args=', isolation_level="AUTOCOMMIT"'), positions=[(3, 82)]),
-        Invalid(transfer_example(opener='connect().execution_options(isolation_level="AUTOCOMMIT")'), positions=[(7, 45)]),
+        Invalid(
+            transfer_example(opener='connect().execution_options(isolation_level="AUTOCOMMIT")'), positions=[(7, 45)]
+        ),
     )
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -138,17 +140,29 @@ class AutocommitInApplicationCode(LintRule):
         for item in node.items:
             for call in all_calls(item.item):
                 setting = autocommit_argument(call)
-                if setting is not None and not self.qualified(call.func) & ENGINE_FACTORIES and self._several_statements_with_writes(node):
+                if (
+                    setting is not None
+                    and not self.qualified(call.func) & ENGINE_FACTORIES
+                    and self._several_statements_with_writes(node)
+                ):
                     self._report(setting, "on a connection that runs several statements")
 
     def _report(self, setting: cst.Arg, where: str) -> None:
-        self.report(setting, f"`isolation_level=\"AUTOCOMMIT\"` {where}, so `begin()`/`commit()` group nothing and a failure halfway leaves the first statements committed")
+        self.report(
+            setting,
+            f'`isolation_level="AUTOCOMMIT"` {where}, so `begin()`/`commit()` group nothing '
+            "and a failure halfway leaves the first statements committed",
+        )
 
     def _several_statements_with_writes(self, block: cst.With) -> bool:
         """The block executes two statements or more, and one of them changes rows."""
         texts = []
         for call in all_calls(block.body):
-            if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("execute", "exec_driver_sql") and call.args:
+            if (
+                isinstance(call.func, cst.Attribute)
+                and call.func.attr.value in ("execute", "exec_driver_sql")
+                and call.args
+            ):
                 value = unwrap_await(call.args[0].value)
                 is_text = isinstance(value, cst.Call) and bool(value.args)  # text("...")
                 if isinstance(value, cst.Call) and is_text:
@@ -160,4 +174,13 @@ class AutocommitInApplicationCode(LintRule):
 
 def autocommit_argument(call: cst.Call) -> cst.Arg | None:
     """The call's `isolation_level="AUTOCOMMIT"` argument, if it has one."""
-    return next((a for a in call.args if a.keyword is not None and a.keyword.value == "isolation_level" and (string_value(a.value) or "").upper() == "AUTOCOMMIT"), None)
+    return next(
+        (
+            a
+            for a in call.args
+            if a.keyword is not None
+            and a.keyword.value == "isolation_level"
+            and (string_value(a.value) or "").upper() == "AUTOCOMMIT"
+        ),
+        None,
+    )

@@ -15,14 +15,14 @@ from lintdb.sqltext import SQLALCHEMY_TEXT, module_constants, sql_string
 
 BINDPARAM = frozenset({"sqlalchemy.bindparam", "sqlalchemy.sql.bindparam", "sqlalchemy.sql.expression.bindparam"})
 
-_QUERY = '''
+_QUERY = """
 from sqlalchemy import bindparam, text
 
 
 async def find(session, ids):
     query = text("SELECT id FROM t WHERE id {condition} ORDER BY id"){bind}
     return (await session.execute(query, {{"ids": ids}})).scalars().all()
-'''
+"""
 EXPANDING = '.bindparams(bindparam("ids", expanding=True))'
 
 
@@ -91,18 +91,38 @@ class TextInWithoutExpanding(LintRule):
         Valid(query_example("= ANY(:ids)")),
         Valid(query_example("IN :ids", EXPANDING)),
         Valid(query_example("IN (:first, :second)")),
-        Valid('''
+        Valid("""
             from sqlalchemy import create_engine, text
 
             engine = create_engine("sqlite:///app.db")
             QUERY = text("SELECT id FROM t WHERE id IN (:id)")
-            '''),
+            """),
     )
     INVALID = (
-        Invalid(query_example("IN :ids"), positions=[(5, 45)], fixed=query_example("= ANY(:ids)"), applicability=Applicability.SAFE),
-        Invalid(query_example("IN (:ids)"), positions=[(5, 45)], fixed=query_example("= ANY(:ids)"), applicability=Applicability.UNSAFE),
-        Invalid(query_example("IN (:ids)", EXPANDING), positions=[(5, 45)], fixed=query_example("IN :ids", EXPANDING), applicability=Applicability.UNSAFE),
-        Invalid(query_example("NOT IN :ids"), positions=[(5, 45)], fixed=query_example("<> ALL(:ids)"), applicability=Applicability.SAFE),
+        Invalid(
+            query_example("IN :ids"),
+            positions=[(5, 45)],
+            fixed=query_example("= ANY(:ids)"),
+            applicability=Applicability.SAFE,
+        ),
+        Invalid(
+            query_example("IN (:ids)"),
+            positions=[(5, 45)],
+            fixed=query_example("= ANY(:ids)"),
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            query_example("IN (:ids)", EXPANDING),
+            positions=[(5, 45)],
+            fixed=query_example("IN :ids", EXPANDING),
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            query_example("NOT IN :ids"),
+            positions=[(5, 45)],
+            fixed=query_example("<> ALL(:ids)"),
+            applicability=Applicability.SAFE,
+        ),
     )
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -116,7 +136,12 @@ class TextInWithoutExpanding(LintRule):
         if names & BINDPARAM:
             key, flag = call_arg(node, 0, "key"), call_arg(node, None, "expanding")
             name = string_value(key.value) if key else None
-            if name is not None and flag is not None and isinstance(flag.value, cst.Name) and flag.value.value == "True":
+            if (
+                name is not None
+                and flag is not None
+                and isinstance(flag.value, cst.Name)
+                and flag.value.value == "True"
+            ):
                 self.expanding.add(name)
         elif names & SQLALCHEMY_TEXT and self.checked:
             self._collect(node)
@@ -143,7 +168,11 @@ class TextInWithoutExpanding(LintRule):
             end = tokens[index + 3].end if parenthesized else param.start + len(match.group(0))
             span = sql.span(first.start, end)
             if span is not None:
-                self.findings.append(_Finding(span, match.group(1), " ".join(sql.text[first.start : end].split()), parenthesized, negated))
+                self.findings.append(
+                    _Finding(
+                        span, match.group(1), " ".join(sql.text[first.start : end].split()), parenthesized, negated
+                    )
+                )
 
     def leave_Module(self, original_node: cst.Module) -> None:
         for finding in self.findings:
@@ -159,7 +188,14 @@ class TextInWithoutExpanding(LintRule):
             elif expanding:
                 why = f"with `expanding=True`, `{finding.written}` becomes `IN ((…))` and fails for more than one value"
             else:
-                why = f"`{finding.written}` compares with one value, so a list raises `invalid input for query argument`"
+                why = (
+                    f"`{finding.written}` compares with one value, so a list raises `invalid input for query argument`"
+                )
             applicability = Applicability.UNSAFE if finding.parenthesized else Applicability.SAFE
             fix = FixSpec((TextEdit(finding.span, replacement),), applicability, f"Replace with `{replacement}`")
-            self.report(finding.span, f"{why}; use `{replacement}`" + (" (a NULL in the list makes `<> ALL` match no rows)" if finding.negated and not expanding else ""), fix=fix)
+            self.report(
+                finding.span,
+                f"{why}; use `{replacement}`"
+                + (" (a NULL in the list makes `<> ALL` match no rows)" if finding.negated and not expanding else ""),
+                fix=fix,
+            )

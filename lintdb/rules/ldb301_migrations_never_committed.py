@@ -24,7 +24,7 @@ from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 
 STATEMENT_METHODS = frozenset({"execute", "exec_driver_sql", "scalar", "scalars", "begin"})
 
-_ASYNC_ENV = '''
+_ASYNC_ENV = """
 import asyncio
 from logging.config import fileConfig
 
@@ -56,9 +56,9 @@ async def run_async_migrations() -> None:
 
 
 asyncio.run(run_async_migrations())
-'''
+"""
 
-_SYNC_ENV = '''
+_SYNC_ENV = """
 from logging.config import fileConfig
 
 from alembic import context
@@ -82,12 +82,16 @@ def run_migrations_online() -> None:
 
 
 run_migrations_online()
-'''
+"""
 
 
-def async_env(configure_prefix: str = "", before_run_sync: str = "", after_run_sync: str = "", opener: str = "connect") -> str:
+def async_env(
+    configure_prefix: str = "", before_run_sync: str = "", after_run_sync: str = "", opener: str = "connect"
+) -> str:
     """An async env.py in the shape of Alembic's `async` template, with lines added where asked."""
-    return _ASYNC_ENV.format(configure_prefix=configure_prefix, before_run_sync=before_run_sync, after_run_sync=after_run_sync, opener=opener)
+    return _ASYNC_ENV.format(
+        configure_prefix=configure_prefix, before_run_sync=before_run_sync, after_run_sync=after_run_sync, opener=opener
+    )
 
 
 def sync_env(before_configure: str = "", after_configure: str = "") -> str:
@@ -167,9 +171,17 @@ class MigrationsNeverCommitted(LintRule):
         Valid(sync_env()),
         Valid(sync_env(after_configure="        " + SET_PATH)),
         Valid(async_env(opener="begin", before_run_sync="        await " + SET_PATH)),
-        Valid(async_env(before_run_sync="        await " + SET_PATH, after_run_sync="        await connection.commit()\n")),
+        Valid(
+            async_env(before_run_sync="        await " + SET_PATH, after_run_sync="        await connection.commit()\n")
+        ),
         # A project that chose AUTOCOMMIT (else LDB302, off by default, reports the AUTOCOMMIT itself).
-        Valid(async_env(before_run_sync='        await connection.execution_options(isolation_level="AUTOCOMMIT")\n        await ' + SET_PATH), options={"alembic-env-fix": "autocommit"}),
+        Valid(
+            async_env(
+                before_run_sync='        await connection.execution_options(isolation_level="AUTOCOMMIT")\n'
+                "        await " + SET_PATH
+            ),
+            options={"alembic-env-fix": "autocommit"},
+        ),
         Valid(async_env(configure_prefix="    " + SET_PATH + "    connection.commit()\n")),
     )
     INVALID = (
@@ -194,7 +206,10 @@ class MigrationsNeverCommitted(LintRule):
         Invalid(
             async_env(before_run_sync="        await " + SET_PATH),
             positions=[(27, 15)],
-            fixed=async_env(before_run_sync='        await connection.execution_options(isolation_level="AUTOCOMMIT")\n        await ' + SET_PATH),
+            fixed=async_env(
+                before_run_sync='        await connection.execution_options(isolation_level="AUTOCOMMIT")\n'
+                "        await " + SET_PATH
+            ),
             applicability=Applicability.UNSAFE,
             options={"alembic-env-fix": "autocommit"},
         ),
@@ -210,17 +225,27 @@ class MigrationsNeverCommitted(LintRule):
                     continue
                 for item in statement.items:
                     opened = unwrap_await(item.item)
-                    if isinstance(opened, cst.Call) and isinstance(opened.func, cst.Attribute) and opened.func.attr.value == "connect" and item.asname and isinstance(item.asname.name, cst.Name):
+                    if (
+                        isinstance(opened, cst.Call)
+                        and isinstance(opened.func, cst.Attribute)
+                        and opened.func.attr.value == "connect"
+                        and item.asname
+                        and isinstance(item.asname.name, cst.Name)
+                    ):
                         self._check_block(statement, item.asname.name.value, functions, configurers)
 
-    def _check_block(self, block: cst.With, name: str, functions: dict[str, cst.FunctionDef], configurers: dict[str, str]) -> None:
+    def _check_block(
+        self, block: cst.With, name: str, functions: dict[str, cst.FunctionDef], configurers: dict[str, str]
+    ) -> None:
         body = statements(block.body)
         early: list[_Early] = []
-        for index, statement in enumerate(body):
+        for statement in body:
             target = _configure_point(statement, name, configurers)
             if target is not None:
                 if target in functions:
-                    early += _early_calls(statements(functions[target].body), configurers[target], False, stop_at_configure=True)
+                    early += _early_calls(
+                        statements(functions[target].body), configurers[target], False, stop_at_configure=True
+                    )
                 break
             early += _early_calls([statement], name, block.asynchronous is not None, stop_at_configure=False)
         else:
@@ -228,21 +253,38 @@ class MigrationsNeverCommitted(LintRule):
         committed = any(m == (name, "commit") for c in all_calls(block) if (m := method_call(c)))
         for function in functions.values():
             param = configurers.get(function.name.value)
-            committed |= param is not None and any(m == (param, "commit") for c in all_calls(function.body) if (m := method_call(c)))
+            committed |= param is not None and any(
+                m == (param, "commit") for c in all_calls(function.body) if (m := method_call(c))
+            )
         if not early or committed or _autocommit(block):
             return
         first, last = early[0], early[-1]
         if self.options.alembic_env_fix == "autocommit":
             line = _statement(first, f'{first.connection}.execution_options(isolation_level="AUTOCOMMIT")')
-            change = Replace(first.statement, cst.FlattenSentinel([line.with_changes(leading_lines=leading_lines(first.statement)), with_leading_lines(first.statement, ())]))
-            fix = FixSpec((change,), Applicability.UNSAFE, "Set `isolation_level=\"AUTOCOMMIT\"` on the migration connection")
+            change = Replace(
+                first.statement,
+                cst.FlattenSentinel(
+                    [
+                        line.with_changes(leading_lines=leading_lines(first.statement)),
+                        with_leading_lines(first.statement, ()),
+                    ]
+                ),
+            )
+            fix = FixSpec(
+                (change,), Applicability.UNSAFE, 'Set `isolation_level="AUTOCOMMIT"` on the migration connection'
+            )
         else:
             line = _statement(last, f"{last.connection}.commit()")
-            fix = FixSpec((Replace(last.statement, cst.FlattenSentinel([last.statement, line])),), Applicability.SAFE, f"Insert `{cst.Module([]).code_for_node(line).strip()}` after the statement")
+            fix = FixSpec(
+                (Replace(last.statement, cst.FlattenSentinel([last.statement, line])),),
+                Applicability.SAFE,
+                f"Insert `{cst.Module([]).code_for_node(line).strip()}` after the statement",
+            )
         method = first.call.func.attr.value if isinstance(first.call.func, cst.Attribute) else "execute"
         self.report(
             first.call,
-            f"`{first.connection}.{method}()` before `context.configure()` opens a transaction Alembic assumes the caller owns: "
+            f"`{first.connection}.{method}()` before `context.configure()` "
+            "opens a transaction Alembic assumes the caller owns: "
             "`alembic upgrade` reports success and exits 0, then closing the connection rolls every migration back",
             fix=fix,
         )
@@ -292,7 +334,12 @@ def _early_calls(body: Sequence[cst.BaseStatement], name: str, is_async: bool, s
             break
         for call in calls:
             target = method_call(call)
-            if target is not None and target[0] == name and target[1] in STATEMENT_METHODS and not _is_context_manager(statement, call):
+            if (
+                target is not None
+                and target[0] == name
+                and target[1] in STATEMENT_METHODS
+                and not _is_context_manager(statement, call)
+            ):
                 found.append(_Early(call, statement, name, is_async))
     return found
 

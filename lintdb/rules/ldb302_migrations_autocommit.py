@@ -63,7 +63,9 @@ class MigrationsAutocommit(LintRule):
 
     CODE = "LDB302"
     NAME = "migrations-autocommit"
-    MESSAGE = "AUTOCOMMIT on the migration connection: a migration that fails halfway stays half-applied and the rerun fails"
+    MESSAGE = (
+        "AUTOCOMMIT on the migration connection: a migration that fails halfway stays half-applied and the rerun fails"
+    )
     FIX_TITLE = "Remove AUTOCOMMIT (commit after early statements instead)"
     FIX_AVAILABILITY = "Always"
     DEFAULT_ENABLED = False
@@ -76,9 +78,17 @@ class MigrationsAutocommit(LintRule):
         Valid(sync_env()),
     )
     INVALID = (
-        Invalid(async_env(before_run_sync=_AUTOCOMMIT_FIRST + _SELECT), positions=[(27, 44)], fixed=async_env(before_run_sync=_SELECT + _COMMIT), applicability=Applicability.UNSAFE),
         Invalid(
-            sync_env().replace(_SYNC_OPENER, 'with connectable.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:'),
+            async_env(before_run_sync=_AUTOCOMMIT_FIRST + _SELECT),
+            positions=[(27, 44)],
+            fixed=async_env(before_run_sync=_SELECT + _COMMIT),
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            sync_env().replace(
+                _SYNC_OPENER,
+                'with connectable.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:',
+            ),
             positions=[(17, 50)],
             fixed=sync_env(),
             applicability=Applicability.UNSAFE,
@@ -91,7 +101,11 @@ class MigrationsAutocommit(LintRule):
         self.configures = False
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        if len(node.body) == 1 and isinstance(node.body[0], cst.Expr) and isinstance(call := unwrap_await(node.body[0].value), cst.Call):
+        if (
+            len(node.body) == 1
+            and isinstance(node.body[0], cst.Expr)
+            and isinstance(call := unwrap_await(node.body[0].value), cst.Call)
+        ):
             self.lines[call] = node
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -105,7 +119,11 @@ class MigrationsAutocommit(LintRule):
             return  # not an env.py, or the project chose AUTOCOMMIT for LDB301's fix
         for call, setting in self.settings:
             fix = FixSpec((self._removal(call, setting),), Applicability.UNSAFE, self.FIX_TITLE)
-            self.report(setting, f"{self.MESSAGE} (`DuplicateTableError` on the rerun); commit after early statements instead (LDB301)", fix=fix)
+            self.report(
+                setting,
+                f"{self.MESSAGE} (`DuplicateTableError` on the rerun); commit after early statements instead (LDB301)",
+                fix=fix,
+            )
 
     def _removal(self, call: cst.Call, setting: cst.Arg) -> Replace:
         """Drop the argument; drop an `execution_options()` call it was the only argument of (the whole
@@ -115,5 +133,7 @@ class MigrationsAutocommit(LintRule):
             return Replace(line, cst.RemovalSentinel.REMOVE) if line is not None else Replace(call, call.func.value)
         args = [a for a in call.args if a is not setting]
         if args:
-            args[-1] = args[-1].with_changes(comma=call.args[-1].comma if call.args[-1] is not setting else cst.MaybeSentinel.DEFAULT)
+            args[-1] = args[-1].with_changes(
+                comma=call.args[-1].comma if call.args[-1] is not setting else cst.MaybeSentinel.DEFAULT
+            )
         return Replace(call, call.with_changes(args=args))

@@ -17,7 +17,7 @@ _NO_REBUILD = frozenset({"create_index", "drop_index"})
 
 def tmp_table_name(table: str) -> str:
     """Alembic's batch temp table name, truncated to 50 characters as `_calc_temp_name` does."""
-    return ("_alembic_tmp_%s" % table)[:50]
+    return f"_alembic_tmp_{table}"[:50]
 
 
 class BatchWithoutTmpTableGuard(LintRule):
@@ -80,7 +80,7 @@ class BatchWithoutTmpTableGuard(LintRule):
     METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
-        Valid('''
+        Valid("""
             from alembic import op
             import sqlalchemy as sa
 
@@ -89,8 +89,8 @@ class BatchWithoutTmpTableGuard(LintRule):
                 op.execute("DROP TABLE IF EXISTS _alembic_tmp_foo")
                 with op.batch_alter_table("foo") as batch_op:
                     batch_op.alter_column("bar", existing_type=sa.String(20), nullable=True)
-            '''),
-        Valid('''
+            """),
+        Valid("""
             from alembic import op
 
 
@@ -98,8 +98,8 @@ class BatchWithoutTmpTableGuard(LintRule):
                 with op.batch_alter_table("foo") as batch_op:
                     batch_op.create_index("ix_foo_bar", ["bar"])
                     batch_op.drop_index("ix_foo_old")
-            '''),
-        Valid('''
+            """),
+        Valid("""
             from alembic import op
             import sqlalchemy as sa
 
@@ -107,8 +107,9 @@ class BatchWithoutTmpTableGuard(LintRule):
             def upgrade():
                 with op.batch_alter_table("foo") as batch_op:
                     batch_op.add_column(sa.Column("note", sa.String(20), nullable=True))
-            '''),
-        Valid('''
+            """),
+        Valid(
+            """
             from alembic import op
             import sqlalchemy as sa
 
@@ -116,8 +117,10 @@ class BatchWithoutTmpTableGuard(LintRule):
             def upgrade():
                 with op.batch_alter_table("foo") as batch_op:
                     batch_op.alter_column("bar", existing_type=sa.String(20), nullable=True)
-            ''', options={"alembic-dialects": ["postgresql"]}),
-        Valid('''
+            """,
+            options={"alembic-dialects": ["postgresql"]},
+        ),
+        Valid("""
             from alembic import op
             import sqlalchemy as sa
 
@@ -128,8 +131,8 @@ class BatchWithoutTmpTableGuard(LintRule):
                     op.drop_table("_alembic_tmp_foo")
                 with op.batch_alter_table("foo") as batch_op:
                     batch_op.drop_column("bar")
-            '''),
-        Valid('''
+            """),
+        Valid("""
             from alembic import op
 
 
@@ -137,8 +140,8 @@ class BatchWithoutTmpTableGuard(LintRule):
                 op.execute("DROP TABLE IF EXISTS aux._alembic_tmp_foo")
                 with op.batch_alter_table("foo", schema="aux") as batch_op:
                     batch_op.drop_column("bar")
-            '''),
-        Valid('''
+            """),
+        Valid("""
             class Table:
                 def batch_alter_table(self, name):
                     return self
@@ -147,11 +150,11 @@ class BatchWithoutTmpTableGuard(LintRule):
             def upgrade(op: Table):
                 with op.batch_alter_table("foo") as batch_op:
                     batch_op.drop_column("bar")
-            '''),
+            """),
     )
     INVALID = (
         Invalid(
-            '''
+            """
             from alembic import op
             import sqlalchemy as sa
 
@@ -160,9 +163,9 @@ class BatchWithoutTmpTableGuard(LintRule):
                 # make bar optional
                 with op.batch_alter_table("foo") as batch_op:
                     batch_op.alter_column("bar", existing_type=sa.String(20), nullable=True)
-            ''',
+            """,
             positions=[(7, 10)],
-            fixed='''
+            fixed="""
             from alembic import op
             import sqlalchemy as sa
 
@@ -172,11 +175,11 @@ class BatchWithoutTmpTableGuard(LintRule):
                 op.execute("DROP TABLE IF EXISTS _alembic_tmp_foo")
                 with op.batch_alter_table("foo") as batch_op:
                     batch_op.alter_column("bar", existing_type=sa.String(20), nullable=True)
-            ''',
+            """,
             applicability=Applicability.SAFE,
         ),
         Invalid(
-            '''
+            """
             from alembic import op as alembic_op
 
 
@@ -189,9 +192,9 @@ class BatchWithoutTmpTableGuard(LintRule):
             def downgrade():
                 with alembic_op.batch_alter_table("foo", schema="main") as batch_op:
                     batch_op.drop_column("new")
-            ''',
+            """,
             positions=[(11, 10)],
-            fixed='''
+            fixed="""
             from alembic import op as alembic_op
 
 
@@ -205,20 +208,20 @@ class BatchWithoutTmpTableGuard(LintRule):
                 alembic_op.execute("DROP TABLE IF EXISTS main._alembic_tmp_foo")
                 with alembic_op.batch_alter_table("foo", schema="main") as batch_op:
                     batch_op.drop_column("new")
-            ''',
+            """,
             applicability=Applicability.SAFE,
         ),
         Invalid(
-            '''
+            """
             from alembic import op
 
 
             def upgrade():
                 with op.batch_alter_table("a_table_with_a_really_long_name_for_truncation") as batch_op:
                     batch_op.create_foreign_key("fk_owner", "owner", ["owner_id"], ["id"])
-            ''',
+            """,
             positions=[(5, 10)],
-            fixed='''
+            fixed="""
             from alembic import op
 
 
@@ -226,20 +229,20 @@ class BatchWithoutTmpTableGuard(LintRule):
                 op.execute("DROP TABLE IF EXISTS _alembic_tmp_a_table_with_a_really_long_name_for_t")
                 with op.batch_alter_table("a_table_with_a_really_long_name_for_truncation") as batch_op:
                     batch_op.create_foreign_key("fk_owner", "owner", ["owner_id"], ["id"])
-            ''',
+            """,
             applicability=Applicability.SAFE,
         ),
         Invalid(
-            '''
+            """
             from alembic import op
 
 
             def upgrade():
                 with op.batch_alter_table("foo", recreate="always") as batch_op:
                     batch_op.create_index("ix_foo_bar", ["bar"])
-            ''',
+            """,
             positions=[(5, 10)],
-            fixed='''
+            fixed="""
             from alembic import op
 
 
@@ -247,20 +250,20 @@ class BatchWithoutTmpTableGuard(LintRule):
                 op.execute("DROP TABLE IF EXISTS _alembic_tmp_foo")
                 with op.batch_alter_table("foo", recreate="always") as batch_op:
                     batch_op.create_index("ix_foo_bar", ["bar"])
-            ''',
+            """,
             applicability=Applicability.SAFE,
         ),
         Invalid(
-            '''
+            """
             from alembic import op
 
 
             def upgrade():
                 with op.batch_alter_table("UserAccount") as batch_op:
                     batch_op.drop_column("flag")
-            ''',
+            """,
             positions=[(5, 10)],
-            fixed='''
+            fixed="""
             from alembic import op
 
 
@@ -268,7 +271,7 @@ class BatchWithoutTmpTableGuard(LintRule):
                 op.execute("DROP TABLE IF EXISTS \\"_alembic_tmp_UserAccount\\"")
                 with op.batch_alter_table("UserAccount") as batch_op:
                     batch_op.drop_column("flag")
-            ''',
+            """,
             applicability=Applicability.SAFE,
         ),
     )
@@ -304,7 +307,11 @@ class BatchWithoutTmpTableGuard(LintRule):
         call = item.item
         if not (isinstance(call, cst.Call) and self._is_op(call.func, "batch_alter_table")):
             return
-        table_arg, schema_arg, recreate_arg = call_arg(call, 0, "table_name"), call_arg(call, None, "schema"), call_arg(call, None, "recreate")
+        table_arg, schema_arg, recreate_arg = (
+            call_arg(call, 0, "table_name"),
+            call_arg(call, None, "schema"),
+            call_arg(call, None, "recreate"),
+        )
         table = string_value(table_arg.value) if table_arg else None
         schema = string_value(schema_arg.value) if schema_arg else None
         recreate = (string_value(recreate_arg.value) if recreate_arg else None) or "auto"
@@ -320,10 +327,15 @@ class BatchWithoutTmpTableGuard(LintRule):
         guard = cst.parse_statement(f"{op_name}.execute({python_string('DROP TABLE IF EXISTS ' + qualified)})\n")
         assert isinstance(guard, cst.SimpleStatementLine)
         guard = guard.with_changes(leading_lines=node.leading_lines)
-        fix = FixSpec((Replace(node, cst.FlattenSentinel([guard, node.with_changes(leading_lines=())])),), Applicability.SAFE, f"Drop `{qualified}` before the batch")
+        fix = FixSpec(
+            (Replace(node, cst.FlattenSentinel([guard, node.with_changes(leading_lines=())])),),
+            Applicability.SAFE,
+            f"Drop `{qualified}` before the batch",
+        )
         self.report(
             call,
-            f"`batch_alter_table(\"{table}\")` rebuilds the table through `{tmp}`, and a failed run on SQLite leaves it behind: "
+            f'`batch_alter_table("{table}")` rebuilds the table through `{tmp}`, '
+            "and a failed run on SQLite leaves it behind: "
             f"every rerun fails with `table {tmp} already exists`; drop it before the batch",
             fix=fix,
         )
@@ -334,7 +346,10 @@ class BatchWithoutTmpTableGuard(LintRule):
         batch = asname.name.value
         finder = _BatchCalls(batch)
         node.body.visit(finder)
-        return any(name not in _NO_REBUILD and not (name == "add_column" and not _expression_default(call)) for name, call in finder.calls)
+        return any(
+            name not in _NO_REBUILD and not (name == "add_column" and not _expression_default(call))
+            for name, call in finder.calls
+        )
 
 
 def _expression_default(call: cst.Call) -> bool:

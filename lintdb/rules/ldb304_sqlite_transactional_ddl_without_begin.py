@@ -9,7 +9,7 @@ import libcst as cst
 from lintdb.cst_helpers import call_arg, dotted, string_value
 from lintdb.rule import Invalid, LintRule, Valid
 
-RECIPE = '''
+RECIPE = """
 from sqlalchemy import event
 
 
@@ -21,9 +21,9 @@ def _no_pysqlite_begin(dbapi_connection, connection_record):
 @event.listens_for(connectable, "begin")
 def _begin(conn):
     conn.exec_driver_sql("BEGIN")
-'''
+"""
 
-_ENV = '''
+_ENV = """
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
@@ -34,7 +34,7 @@ with connectable.connect() as connection:
     context.configure(connection=connection, target_metadata=None, transactional_ddl=True)
     with context.begin_transaction():
         context.run_migrations()
-'''
+"""
 
 
 def env_example(recipe: str = "") -> str:
@@ -87,7 +87,10 @@ class SqliteTransactionalDdlWithoutBegin(LintRule):
 
     CODE = "LDB304"
     NAME = "sqlite-transactional-ddl-without-begin"
-    MESSAGE = "`transactional_ddl=True` on SQLite without the BEGIN recipe: DDL commits at once, a failed migration leaves tables without their rows or version"
+    MESSAGE = (
+        "`transactional_ddl=True` on SQLite without the BEGIN recipe: "
+        "DDL commits at once, a failed migration leaves tables without their rows or version"
+    )
     GATE = ("transactional_ddl",)
     TRIGGER = re.compile(r"transactional_ddl")
     REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
@@ -110,12 +113,18 @@ class SqliteTransactionalDdlWithoutBegin(LintRule):
             flag = call_arg(node, None, "transactional_ddl")
             if flag is not None and isinstance(flag.value, cst.Name) and flag.value.value == "True":
                 self.configures.append(flag)
-        if name.rsplit(".", 1)[-1] in ("exec_driver_sql", "execute") and node.args and (string_value(node.args[0].value) or "").strip().upper() == "BEGIN":
+        if (
+            name.rsplit(".", 1)[-1] in ("exec_driver_sql", "execute")
+            and node.args
+            and (string_value(node.args[0].value) or "").strip().upper() == "BEGIN"
+        ):
             self.emits_begin = True
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if isinstance(node.value, cst.Name) and node.value.value == "None":
-            self.disables_pysqlite_begin |= any(isinstance(t.target, cst.Attribute) and t.target.attr.value == "isolation_level" for t in node.targets)
+            self.disables_pysqlite_begin |= any(
+                isinstance(t.target, cst.Attribute) and t.target.attr.value == "isolation_level" for t in node.targets
+            )
 
     def leave_Module(self, original_node: cst.Module) -> None:
         if self.options.alembic_dialects and "sqlite" not in self.options.alembic_dialects:

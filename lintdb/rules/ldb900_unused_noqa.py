@@ -49,38 +49,38 @@ class UnusedNoqa(LintRule):
         return False
 
     VALID = (
-        Valid('''
+        Valid("""
             async def find(con, ids):
                 return await con.fetch("SELECT id FROM t WHERE id IN $1", ids)  # noqa: LDB103
-            '''),
-        Valid('''
+            """),
+        Valid("""
             import os  # noqa: F401
             x = 1  # noqa
-            '''),
+            """),
     )
     INVALID = (
         Invalid(
-            '''
+            """
             async def find(con, ids):
                 return await con.fetch("SELECT id FROM t WHERE id = ANY($1)", ids)  # noqa: LDB103
-            ''',
+            """,
             positions=[(2, 73)],
-            fixed='''
+            fixed="""
             async def find(con, ids):
                 return await con.fetch("SELECT id FROM t WHERE id = ANY($1)", ids)
-            ''',
+            """,
             applicability=Applicability.SAFE,
         ),
         Invalid(
-            '''
+            """
             import os  # noqa: F401, LDB101
             import sys  # noqa: LDB999 keep for the plugin loader
-            ''',
+            """,
             positions=[(1, 12), (2, 13)],
-            fixed='''
+            fixed="""
             import os  # noqa: F401
             import sys  # keep for the plugin loader
-            ''',
+            """,
             applicability=Applicability.SAFE,
         ),
     )

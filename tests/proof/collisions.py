@@ -21,13 +21,19 @@ COLLISIONS = (asyncpg.PostgresError, asyncpg.InterfaceError, sqlalchemy.exc.DBAP
 def pointed_at(source: str, server: Server) -> types.ModuleType:
     """The example with its PgBouncer (6432) or direct (5432) port replaced by the test server's."""
     source = source.replace("app@db.internal/app", "postgres@127.0.0.1:6432/postgres")  # the configured PgBouncer host
-    return load(source.replace(":6432/", f":{server.port}/").replace("port=5432", f"port={server.port}").replace(":5432/", f":{server.port}/"))
+    return load(
+        source.replace(":6432/", f":{server.port}/")
+        .replace("port=5432", f"port={server.port}")
+        .replace(":5432/", f":{server.port}/")
+    )
 
 
 async def hammer(module: types.ModuleType) -> list[Any]:
     """Each client's results (or its first exception); disposes the module's engine if it has one."""
     try:
-        return await asyncio.gather(*(module.lookup(range(k, k + QUERIES)) for k in range(CLIENTS)), return_exceptions=True)
+        return await asyncio.gather(
+            *(module.lookup(range(k, k + QUERIES)) for k in range(CLIENTS)), return_exceptions=True
+        )
     finally:
         if hasattr(module, "engine"):
             await module.engine.dispose()

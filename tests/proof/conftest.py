@@ -99,13 +99,37 @@ def pg_server() -> Iterator[Server]:
     if uid is not None:
         os.chown(root, uid, -1)
     data, port = root / "data", _free_port()
-    _run([*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"], "initdb")
-    options = f"-k {root} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
-    _run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w", "-o", options, "start"], "pg_ctl start")
+    _run(
+        [*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"],
+        "initdb",
+    )
+    options = (
+        f"-k {root} -c listen_addresses=127.0.0.1 -p {port} "
+        "-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+    )
+    _run(
+        [
+            *prefix,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(root / "server.log"),
+            "-w",
+            "-o",
+            options,
+            "start",
+        ],
+        "pg_ctl start",
+    )
     try:
         yield Server(f"postgresql://postgres@127.0.0.1:{port}/postgres", port)
     finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True, timeout=60)
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -156,7 +180,9 @@ def pgbouncer(pg_server: Server) -> Iterator[Server]:
     if uid is not None:
         for path in (root, *root.iterdir()):
             os.chown(path, uid, -1)
-    process = subprocess.Popen([*prefix, binary, str(root / "pgbouncer.ini")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [*prefix, binary, str(root / "pgbouncer.ini")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 15
         while True:

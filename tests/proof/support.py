@@ -20,7 +20,18 @@ def lintdb_fix(source: str, directory: Path, *, unsafe: bool = False, config: st
     path.write_text(source, encoding="utf-8")
     if config:
         (directory / "lintdb.toml").write_text(config, encoding="utf-8")
-    args = [sys.executable, "-m", "lintdb", "check", "--no-cache", "--select", "ALL", "--fix", *(["--unsafe-fixes"] if unsafe else []), str(path)]
+    args = [
+        sys.executable,
+        "-m",
+        "lintdb",
+        "check",
+        "--no-cache",
+        "--select",
+        "ALL",
+        "--fix",
+        *(["--unsafe-fixes"] if unsafe else []),
+        str(path),
+    ]
     subprocess.run(args, cwd=directory, capture_output=True, text=True, timeout=120)
     return path.read_text(encoding="utf-8")
 
@@ -33,7 +44,10 @@ def load(source: str) -> types.ModuleType:
 
 
 # Table `t` with ids 1..5 named n1..n5, which several proofs read.
-NAMES_TABLE = "DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text); INSERT INTO t SELECT i, 'n' || i FROM generate_series(1, 5) AS i"
+NAMES_TABLE = (
+    "DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text); "
+    "INSERT INTO t SELECT i, 'n' || i FROM generate_series(1, 5) AS i"
+)
 
 
 async def run_sql(dsn: str, sql: str) -> None:
@@ -66,7 +80,11 @@ def asyncpg_dsn(dsn: str) -> str:
 
 def alembic_url(dsn: str, env_py: str) -> str:
     """The URL for an env.py: asyncpg for an async one, psycopg2 otherwise."""
-    return asyncpg_dsn(dsn) if "async_engine_from_config" in env_py else dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
+    return (
+        asyncpg_dsn(dsn)
+        if "async_engine_from_config" in env_py
+        else dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
+    )
 
 
 def public_tables_and_versions(dsn: str) -> tuple[list[str], list[str]]:
@@ -111,4 +129,10 @@ def alembic(ini: Path, *args: str, env: dict[str, str] | None = None) -> subproc
     """Run the real `alembic` command line in a subprocess."""
     import os
 
-    return subprocess.run([sys.executable, "-m", "alembic", "-c", str(ini), *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(ini), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )

@@ -14,7 +14,9 @@ def test_each_test_gets_an_empty_database(pg_dsn: str) -> None:
     async def run() -> int:
         con = await asyncpg.connect(pg_dsn)
         try:
-            return int(await con.fetchval("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"))
+            return int(
+                await con.fetchval("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+            )
         finally:
             await con.close()
 

@@ -20,7 +20,12 @@ Call = Callable[[Any, asyncpg.Connection], Awaitable[Any]]
 INVALID_RUNS: list[tuple[Call, type[Exception], str, list[int]]] = [
     (lambda m, c: m.find(c, [1, 3]), asyncpg.PostgresSyntaxError, 'syntax error at or near "$1"', [1, 3]),
     (lambda m, c: m.find_others(c, [1, 3]), asyncpg.PostgresSyntaxError, 'syntax error at or near "$1"', [2, 4, 5]),
-    (lambda m, c: m.find(c, [1, 3]), asyncpg.DataError, "invalid input for query argument $1: [1, 3] ('list' object cannot be interpreted as an integer)", [1, 3]),
+    (
+        lambda m, c: m.find(c, [1, 3]),
+        asyncpg.DataError,
+        "invalid input for query argument $1: [1, 3] ('list' object cannot be interpreted as an integer)",
+        [1, 3],
+    ),
     (lambda m, c: m.find(c, [1, 3]), asyncpg.PostgresSyntaxError, 'syntax error at or near "$1"', [1, 3]),
     (lambda m, c: m.find(c, "t", [1, 3]), asyncpg.PostgresSyntaxError, 'syntax error at or near "$1"', [1, 3]),
 ]
@@ -35,7 +40,10 @@ VALID_RUNS: list[tuple[int, Call, list[int]]] = [
 async def _with_table(dsn: str, body: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
     con = await asyncpg.connect(dsn)
     try:
-        await con.execute("DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text); INSERT INTO t SELECT i, 'n' || i FROM generate_series(1, 5) AS i")
+        await con.execute(
+            "DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text); "
+            "INSERT INTO t SELECT i, 'n' || i FROM generate_series(1, 5) AS i"
+        )
         return await body(con)
     finally:
         await con.close()

@@ -14,7 +14,12 @@ from lintdb.rules.ldb105_record_attribute_access import RecordAttributeAccess as
 from tests.proof.support import NAMES_TABLE, lintdb_fix, load, run_sql
 
 # (function name, attribute the bad code reads, what the fixed code returns)
-INVALID_RUNS: list[tuple[str, str, Any]] = [("first_name", "name", "n1"), ("first_name", "id", (1, "n1")), ("first_name", "name", "n1"), ("total", "id", 15 + 5)]
+INVALID_RUNS: list[tuple[str, str, Any]] = [
+    ("first_name", "name", "n1"),
+    ("first_name", "id", (1, "n1")),
+    ("first_name", "name", "n1"),
+    ("total", "id", 15 + 5),
+]
 
 
 class AttrRecord(asyncpg.Record):

@@ -24,7 +24,9 @@ DOC = {"k": 1}
 async def _setup(dsn: str) -> None:
     con = await asyncpg.connect(dsn)
     try:
-        await con.execute("DROP TABLE IF EXISTS t; CREATE TABLE t (id int, doc jsonb); INSERT INTO t VALUES (1, '{\"k\": 1}')")
+        await con.execute(
+            "DROP TABLE IF EXISTS t; CREATE TABLE t (id int, doc jsonb); INSERT INTO t VALUES (1, '{\"k\": 1}')"
+        )
     finally:
         await con.close()
 
@@ -48,12 +50,31 @@ def _display_only_fix(source: str, tmp_path: Path) -> str:
     """Apply the edits of lintdb's display-only fix as shown in its JSON output."""
     path = tmp_path / "example.py"
     path.write_text(source)
-    result = subprocess.run([sys.executable, "-m", "lintdb", "check", "--no-cache", "--select", "LDB106", "--output-format", "json", str(path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lintdb",
+            "check",
+            "--no-cache",
+            "--select",
+            "LDB106",
+            "--output-format",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     (finding,) = json.loads(result.stdout)
     assert finding["fix"]["applicability"] == "displayonly"
     lines = source.splitlines(keepends=True)
     for edit in finding["fix"]["edits"]:
-        (row, column), (end_row, end_column) = (edit["location"]["row"], edit["location"]["column"]), (edit["end_location"]["row"], edit["end_location"]["column"])
+        (row, column), (end_row, end_column) = (
+            (edit["location"]["row"], edit["location"]["column"]),
+            (edit["end_location"]["row"], edit["end_location"]["column"]),
+        )
         assert row == end_row
         line = lines[row - 1]
         lines[row - 1] = line[: column - 1] + edit["content"] + line[end_column - 1 :]
@@ -70,7 +91,9 @@ def test_json_loads_on_borrowed_connection_fails_and_display_fix_works(pg_dsn: s
 
 
 def test_dict_argument_on_plain_connection_fails(pg_dsn: str) -> None:
-    with pytest.raises(asyncpg.DataError, match=r"invalid input for query argument \$2: \{'k': 2\} \(expected str, got dict\)"):
+    with pytest.raises(
+        asyncpg.DataError, match=r"invalid input for query argument \$2: \{'k': 2\} \(expected str, got dict\)"
+    ):
         asyncio.run(_plain(Rule.INVALID[1].source(), pg_dsn))
 
 

@@ -22,7 +22,10 @@ from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError as Rule
 from tests.proof.support import in_session, load
 
 SINCE = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
-SETUP = "DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text, note text, created timestamptz DEFAULT now()); INSERT INTO t (id, name) VALUES (1, 'a')"
+SETUP = (
+    "DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text, note text, created timestamptz DEFAULT now()); "
+    "INSERT INTO t (id, name) VALUES (1, 'a')"
+)
 
 
 async def _with_connection(dsn: str, body: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
@@ -42,7 +45,23 @@ async def _with_session(dsn: str, body: Callable[[AsyncSession], Awaitable[Any]]
 def _reported(source: str, tmp_path: Path) -> list[str]:
     path = tmp_path / "example.py"
     path.write_text(source, encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "lintdb", "check", "--no-cache", "--select", "LDB107", "--output-format", "json", str(path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lintdb",
+            "check",
+            "--no-cache",
+            "--select",
+            "LDB107",
+            "--output-format",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return [d["message"] for d in json.loads(result.stdout)]
 
 
@@ -67,7 +86,9 @@ def test_every_invalid_example_is_proven() -> None:
 def test_server_rejects_it_with_the_reported_message(index: int, pg_dsn: str, tmp_path: Path) -> None:
     asyncio.run(_with_connection(pg_dsn, lambda con: con.execute("SELECT 1")))
     error = _server_error(index, pg_dsn)
-    server_message = str(error.orig if isinstance(error, sqlalchemy.exc.DBAPIError) else error).splitlines()[0].split(": ", 1)[-1]
+    server_message = (
+        str(error.orig if isinstance(error, sqlalchemy.exc.DBAPIError) else error).splitlines()[0].split(": ", 1)[-1]
+    )
     assert _reported(Rule.INVALID[index].source(), tmp_path) == [f"PostgreSQL rejects this SQL: {server_message}"]
 
 

@@ -39,7 +39,10 @@ def test_pool_keyword_host_fix_works(pgbouncer: Server, tmp_path: Path) -> None:
     case = Rule.INVALID[3]
     fixed = lintdb_fix(case.source(), tmp_path)
     assert fixed == case.fixed_source()
-    runnable = fixed.replace('host="db-pooler.internal", port=5432, user="app"', f'host="127.0.0.1", port={pgbouncer.port}, user="postgres", database="postgres"')
+    runnable = fixed.replace(
+        'host="db-pooler.internal", port=5432, user="app"',
+        f'host="127.0.0.1", port={pgbouncer.port}, user="postgres", database="postgres"',
+    )
 
     async def use() -> list[int]:
         pool = await load(runnable).pool()

@@ -58,4 +58,6 @@ def test_near_miss_prepared_cache_alone_works_through_pgbouncer(pgbouncer: Serve
 
 
 def test_near_miss_prepared_cache_alone_on_a_direct_server_survives_alter(pg_server: Server) -> None:
-    assert asyncio.run(_rows_across_alter(pointed_at(Rule.VALID[1].source(), pg_server), pg_server.dsn)) == [(1, "a", None)]
+    assert asyncio.run(_rows_across_alter(pointed_at(Rule.VALID[1].source(), pg_server), pg_server.dsn)) == [
+        (1, "a", None)
+    ]

@@ -50,7 +50,10 @@ def test_near_miss_maintenance_needs_autocommit(pg_server: Server) -> None:
     _balances_after_failed_transfer(_on_server(Rule.VALID[0].source(), pg_server))
     try:
         module.maintain()
-        with pytest.raises(sqlalchemy.exc.InternalError, match="VACUUM cannot run inside a transaction block"), module.engine.begin() as conn:
+        with (
+            pytest.raises(sqlalchemy.exc.InternalError, match="VACUUM cannot run inside a transaction block"),
+            module.engine.begin() as conn,
+        ):
             conn.execute(text("VACUUM account"))
     finally:
         module.engine.dispose()

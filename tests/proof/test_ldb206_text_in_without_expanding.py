@@ -30,7 +30,11 @@ async def _find(module: types.ModuleType, dsn: str, ids: list[int]) -> list[int]
     engine = create_async_engine(asyncpg_dsn(dsn))
     try:
         async with engine.begin() as conn:
-            for statement in ("DROP TABLE IF EXISTS t", "CREATE TABLE t (id int)", "INSERT INTO t SELECT generate_series(1, 5)"):
+            for statement in (
+                "DROP TABLE IF EXISTS t",
+                "CREATE TABLE t (id int)",
+                "INSERT INTO t SELECT generate_series(1, 5)",
+            ):
                 await conn.exec_driver_sql(statement)
         async with AsyncSession(engine) as session:
             return list(await module.find(session, ids))
@@ -45,7 +49,9 @@ def test_every_invalid_example_is_proven() -> None:
 @pytest.mark.parametrize("index", range(len(INVALID_RUNS)))
 def test_bad_example_fails_and_fix_works(index: int, pg_dsn: str, tmp_path: Path) -> None:
     case = Rule.INVALID[index]
-    with pytest.raises(sqlalchemy.exc.DBAPIError, match=INVALID_RUNS[index].replace("$", r"\$").replace("[", r"\[").replace("(", r"\(")):
+    with pytest.raises(
+        sqlalchemy.exc.DBAPIError, match=INVALID_RUNS[index].replace("$", r"\$").replace("[", r"\[").replace("(", r"\(")
+    ):
         asyncio.run(_find(load(case.source()), pg_dsn, [1, 3]))
     fixed = lintdb_fix(case.source(), tmp_path, unsafe=case.applicability == Applicability.UNSAFE)
     assert fixed == case.fixed_source()

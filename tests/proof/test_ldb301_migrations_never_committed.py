@@ -19,7 +19,7 @@ from tests.proof.support import (
     public_tables_and_versions,
 )
 
-MIGRATION = '''
+MIGRATION = """
 import sqlalchemy as sa
 from alembic import op
 
@@ -35,7 +35,7 @@ def upgrade():
 def downgrade():
     op.drop_table("t2")
     op.drop_table("t1")
-'''
+"""
 
 
 def _upgrade(env_py: str, dsn: str, root: Path) -> str:
@@ -52,7 +52,9 @@ def test_bad_env_reports_success_and_commits_nothing_and_fix_works(index: int, p
     assert "Running upgrade  -> 0001" in log
     assert public_tables_and_versions(pg_dsn) == ([], [])
     config = "".join(f'{k} = "{v}"\n' for k, v in case.options.items())
-    fixed = lintdb_fix(case.source(), tmp_path / "fix", unsafe=case.applicability == Applicability.UNSAFE, config=config)
+    fixed = lintdb_fix(
+        case.source(), tmp_path / "fix", unsafe=case.applicability == Applicability.UNSAFE, config=config
+    )
     assert fixed == case.fixed_source()
     _upgrade(fixed, pg_dsn, tmp_path / "fixed")
     assert public_tables_and_versions(pg_dsn) == (["alembic_version", "t1", "t2"], ["0001"])

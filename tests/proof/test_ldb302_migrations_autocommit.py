@@ -20,7 +20,7 @@ from tests.proof.support import (
 )
 from tests.proof.test_ldb301_migrations_never_committed import MIGRATION
 
-HALFWAY = '''
+HALFWAY = """
 import os
 
 import sqlalchemy as sa
@@ -39,11 +39,13 @@ def upgrade():
 
 def downgrade():
     pass
-'''
+"""
 
 
 def _fail_then_rerun(env_py: str, dsn: str, root: Path) -> tuple[tuple[list[str], list[str]], str]:
-    ini = alembic_project(root, alembic_url(dsn, env_py), env_py, {"0001_create.py": MIGRATION, "0002_halfway.py": HALFWAY})
+    ini = alembic_project(
+        root, alembic_url(dsn, env_py), env_py, {"0001_create.py": MIGRATION, "0002_halfway.py": HALFWAY}
+    )
     first = alembic(ini, "upgrade", "head", env={"FAIL": "1"})
     assert first.returncode == 1 and "failing halfway" in first.stderr
     after_failure = public_tables_and_versions(dsn)
@@ -75,4 +77,3 @@ def test_autocommit_leaves_half_a_migration_and_fix_works(index: int, pg_dsn: st
     assert after_failure == ([], [])
     assert rerun == ""
     assert public_tables_and_versions(pg_dsn) == (["alembic_version", "t1", "t2", "t3"], ["0002"])
-

@@ -15,7 +15,7 @@ from lintdb.rules.ldb303_batch_without_tmp_table_guard import tmp_table_name
 from tests.proof.support import alembic, alembic_project, lintdb_fix
 
 LONG = "a_table_with_a_really_long_name_for_truncation"
-ENV = '''
+ENV = """
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
@@ -25,7 +25,7 @@ with connectable.connect() as connection:
     context.configure(connection=connection, target_metadata=None)
     with context.begin_transaction():
         context.run_migrations()
-'''
+"""
 BASE = f'''
 import sqlalchemy as sa
 from alembic import op
@@ -47,7 +47,7 @@ def downgrade():
     pass
 '''
 # Appended to the migration under test: fail after the batch when FAIL=1 (the design notes' Case 3 run 1).
-FAILURE = '''
+FAILURE = """
 
 import os as _os
 
@@ -58,9 +58,15 @@ def {function}():
     _revision_function()
     if _os.environ.get("FAIL") == "1":
         raise RuntimeError("failing after the batch")
-'''
+"""
 # (example index, the function that holds the batch, table, schema)
-INVALID_RUNS = [(0, "upgrade", "foo", None), (1, "downgrade", "foo", "main"), (2, "upgrade", LONG, None), (3, "upgrade", "foo", None), (4, "upgrade", "UserAccount", None)]
+INVALID_RUNS = [
+    (0, "upgrade", "foo", None),
+    (1, "downgrade", "foo", "main"),
+    (2, "upgrade", LONG, None),
+    (3, "upgrade", "foo", None),
+    (4, "upgrade", "UserAccount", None),
+]
 
 
 def _revision(source: str, function: str) -> str:
@@ -75,7 +81,9 @@ def _tables(database: Path, schema: str | None) -> set[str]:
 def _run_twice(source: str, function: str, root: Path) -> tuple[str, Path]:
     """Run 1 fails after the batch; run 2 is the retry. Returns run 2's stderr (empty on success)."""
     database = root / "db.sqlite"
-    ini = alembic_project(root, f"sqlite:///{database}", ENV, {"0001_base.py": BASE, "0002_batch.py": _revision(source, function)})
+    ini = alembic_project(
+        root, f"sqlite:///{database}", ENV, {"0001_base.py": BASE, "0002_batch.py": _revision(source, function)}
+    )
     if function == "downgrade":
         assert alembic(ini, "upgrade", "head").returncode == 0
         command = ["downgrade", "0001"]
@@ -92,11 +100,16 @@ def test_every_invalid_example_is_proven() -> None:
 
 
 @pytest.mark.parametrize(("index", "function", "table", "schema"), INVALID_RUNS)
-def test_failed_batch_blocks_rerun_and_guard_fixes_it(index: int, function: str, table: str, schema: str | None, tmp_path: Path) -> None:
+def test_failed_batch_blocks_rerun_and_guard_fixes_it(
+    index: int, function: str, table: str, schema: str | None, tmp_path: Path
+) -> None:
     case = Rule.INVALID[index]
     tmp = tmp_table_name(table)
     error, database = _run_twice(case.source(), function, tmp_path / "bad")
-    assert f"sqlite3.OperationalError) table {tmp} already exists" in error or f'sqlite3.OperationalError) table "{tmp}" already exists' in error
+    assert (
+        f"sqlite3.OperationalError) table {tmp} already exists" in error
+        or f'sqlite3.OperationalError) table "{tmp}" already exists' in error
+    )
     assert tmp in _tables(database, schema)
     fixed = lintdb_fix(case.source(), tmp_path / "fix")
     assert fixed == case.fixed_source()
@@ -108,7 +121,12 @@ def test_failed_batch_blocks_rerun_and_guard_fixes_it(index: int, function: str,
 @pytest.mark.parametrize("index", [1, 2])
 def test_near_miss_leaves_no_tmp_table(index: int, tmp_path: Path) -> None:
     database = tmp_path / "db.sqlite"
-    ini = alembic_project(tmp_path, f"sqlite:///{database}", ENV, {"0001_base.py": BASE, "0002_batch.py": _revision(Rule.VALID[index].source(), "upgrade")})
+    ini = alembic_project(
+        tmp_path,
+        f"sqlite:///{database}",
+        ENV,
+        {"0001_base.py": BASE, "0002_batch.py": _revision(Rule.VALID[index].source(), "upgrade")},
+    )
     assert alembic(ini, "upgrade", "head", env={"FAIL": "1"}).returncode == 1
     assert not {t for t in _tables(database, None) if t.startswith("_alembic_tmp_")}
 
@@ -120,6 +138,8 @@ def test_near_miss_guarded_rerun_works(index: int, tmp_path: Path) -> None:
 
 def test_postgresql_only_project_leaves_nothing_and_reruns(pg_dsn: str, tmp_path: Path) -> None:
     url = pg_dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
-    ini = alembic_project(tmp_path, url, ENV, {"0001_base.py": BASE, "0002_batch.py": _revision(Rule.VALID[3].source(), "upgrade")})
+    ini = alembic_project(
+        tmp_path, url, ENV, {"0001_base.py": BASE, "0002_batch.py": _revision(Rule.VALID[3].source(), "upgrade")}
+    )
     assert alembic(ini, "upgrade", "head", env={"FAIL": "1"}).returncode == 1
     assert alembic(ini, "upgrade", "head", env={"FAIL": "0"}).returncode == 0

@@ -13,7 +13,7 @@ from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import (
 )
 from tests.proof.support import alembic, alembic_project
 
-MIGRATION = '''
+MIGRATION = """
 import os
 
 import sqlalchemy as sa
@@ -32,7 +32,7 @@ def upgrade():
 
 def downgrade():
     pass
-'''
+"""
 
 
 def _state(database: Path) -> tuple[set[str], list[tuple[object, ...]]]:
@@ -55,7 +55,10 @@ def _fail_then_rerun(env_py: str, root: Path) -> tuple[tuple[set[str], list[tupl
 def test_failed_migration_keeps_tables_without_rows_and_blocks_rerun(tmp_path: Path) -> None:
     (tables, rows), rerun = _fail_then_rerun(Rule.INVALID[0].source(), tmp_path)
     assert "foo" in tables and rows == []
-    assert "alembic_version" not in tables or not sqlite3.connect(tmp_path / "db.sqlite").execute("SELECT * FROM alembic_version").fetchall()
+    assert (
+        "alembic_version" not in tables
+        or not sqlite3.connect(tmp_path / "db.sqlite").execute("SELECT * FROM alembic_version").fetchall()
+    )
     assert "table foo already exists" in rerun
 
 
