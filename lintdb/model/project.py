@@ -59,7 +59,8 @@ class ProjectContext:
 
 def project_root(path: Path) -> Path | None:
     """The nearest directory above ``path`` holding a project marker."""
-    for directory in (path if path.is_dir() else path.parent, *path.resolve().parents):
+    path = path.resolve()
+    for directory in (path, *path.parents) if path.is_dir() else path.parents:
         if any((directory / marker).exists() for marker in ROOT_MARKERS):
             return directory
     return None

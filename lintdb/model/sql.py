@@ -128,7 +128,7 @@ class CallSql:
     def _forwarded(self, function: cst.FunctionDef) -> int | None:
         params = [p.name.value for p in function.params.params]
         for node in calls_under(function.body):
-            found = self.sql_argument(node) if node.func is not function.name else None
+            found = self.sql_argument(node)
             if found is None or found[1] == "wrapper":
                 continue
             value = unwrap_await(found[0])

@@ -10,7 +10,6 @@ import libcst as cst
 from lintdb.cst_helpers import call_arg, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.rule import FixSpec, Invalid, LintRule, Span, TextEdit, Valid
-from lintdb.sqltext import SQLALCHEMY_TEXT
 
 BINDPARAM = frozenset({"sqlalchemy.bindparam", "sqlalchemy.sql.bindparam", "sqlalchemy.sql.expression.bindparam"})
 
@@ -140,7 +139,7 @@ class TextInWithoutExpanding(LintRule):
                 and flag.value.value == "True"
             ):
                 self.expanding.add(name)
-        elif names & SQLALCHEMY_TEXT and self.checked:
+        elif self.checked and self.model.is_text(node):
             self._collect(node)
 
     def _collect(self, call: cst.Call) -> None:
