@@ -98,3 +98,23 @@ def test_helper_called_only_inside_a_transaction_is_not_reported() -> None:
     assert _found("LDB104", source) == []
     also_outside = source + "\n\n        async def other(con):\n            await stage(con)\n"
     assert _found("LDB104", also_outside) == [(5, 22, True)]
+
+
+AUTOCOMMIT_BLOCK = """
+    import sqlalchemy as sa
+
+    engine = sa.create_engine("postgresql://db/app")
+
+
+    def transfer(amount):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute({wrap}("UPDATE account SET balance = balance - :a WHERE id = 1"), {{"a": amount}})
+            conn.execute({wrap}("UPDATE account SET balance = balance + :a WHERE id = 2"), {{"a": amount}})
+    """
+
+
+def test_ldb205_counts_statements_of_text_only() -> None:
+    """LDB205 used to read the first argument of any call as `text()`; now only SQLAlchemy's `text()` counts
+    (an aliased import included), so a call of unknown meaning hides its SQL."""
+    assert _found("LDB205", AUTOCOMMIT_BLOCK.format(wrap="sa.text")) == [(7, 45, False)]
+    assert _found("LDB205", AUTOCOMMIT_BLOCK.format(wrap="render")) == []
