@@ -20,6 +20,7 @@ from lintdb.rules.ldb205_autocommit_in_application_code import (
     AutocommitInApplicationCode,
 )
 from lintdb.rules.ldb206_text_in_without_expanding import TextInWithoutExpanding
+from lintdb.rules.ldb209_aware_datetime_in_naive_column import AwareDatetimeInNaiveColumn
 from lintdb.rules.ldb210_sslmode_in_asyncpg_url import SslmodeInAsyncpgUrl
 from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted
 from lintdb.rules.ldb302_migrations_autocommit import MigrationsAutocommit
@@ -43,6 +44,7 @@ RULES: tuple[type[LintRule], ...] = (
     AsyncFallback,
     AutocommitInApplicationCode,
     TextInWithoutExpanding,
+    AwareDatetimeInNaiveColumn,
     SslmodeInAsyncpgUrl,
     MigrationsNeverCommitted,
     MigrationsAutocommit,
