@@ -6,9 +6,7 @@ offset-aware datetimes` at the first insert; lintdb's `DateTime(timezone=True)` 
 from __future__ import annotations
 
 import asyncio
-import sys
 import types
-import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from lintdb.rules.ldb209_aware_datetime_in_naive_column import (
     AwareDatetimeInNaiveColumn as Rule,
 )
-from tests.proof.support import asyncpg_dsn, lintdb_fix
+from tests.proof.support import asyncpg_dsn, lintdb_fix, load_models
 
 MISMATCH = "can't subtract offset-naive and offset-aware datetimes"
 
@@ -48,14 +46,6 @@ async def _insert(module: types.ModuleType, dsn: str) -> tuple[datetime, str]:
         await engine.dispose()
 
 
-def _load(source: str) -> types.ModuleType:
-    """The example as a module SQLAlchemy can find (it resolves `Mapped[...]` through `sys.modules`)."""
-    module = types.ModuleType(f"ldb209_example_{uuid.uuid4().hex[:8]}")
-    sys.modules[module.__name__] = module
-    exec(compile(source, module.__name__, "exec"), module.__dict__)
-    return module
-
-
 def _assert_data_error(module: types.ModuleType, dsn: str) -> None:
     with pytest.raises(sqlalchemy.exc.DBAPIError) as caught:
         asyncio.run(_insert(module, dsn))
@@ -70,22 +60,22 @@ def test_every_invalid_example_is_proven() -> None:
 @pytest.mark.parametrize("index", [0, 1, 2])
 def test_aware_default_fails_on_insert_and_fix_works(index: int, pg_dsn: str, tmp_path: Path) -> None:
     case = Rule.INVALID[index]
-    _assert_data_error(_load(case.source()), pg_dsn)
+    _assert_data_error(load_models(case.source()), pg_dsn)
     fixed = lintdb_fix(case.source(), tmp_path, unsafe=True)
     assert fixed == case.fixed_source()
     assert lintdb_fix(case.source(), tmp_path / "safe") == case.source(), "an unsafe fix must need --unsafe-fixes"
-    created_at, sql_type = asyncio.run(_insert(_load(fixed), pg_dsn))
+    created_at, sql_type = asyncio.run(_insert(load_models(fixed), pg_dsn))
     assert created_at.tzinfo is not None and sql_type == "timestamp with time zone"
 
 
 @pytest.mark.parametrize("index", [0, 3, 4])
 def test_near_miss_aware_column_or_type_map_works(index: int, pg_dsn: str) -> None:
-    created_at, sql_type = asyncio.run(_insert(_load(Rule.VALID[index].source()), pg_dsn))
+    created_at, sql_type = asyncio.run(_insert(load_models(Rule.VALID[index].source()), pg_dsn))
     assert created_at.tzinfo is not None and sql_type == "timestamp with time zone"
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("index", [1, 2])
 def test_near_miss_naive_default_works(index: int, pg_dsn: str) -> None:
-    created_at, sql_type = asyncio.run(_insert(_load(Rule.VALID[index].source()), pg_dsn))
+    created_at, sql_type = asyncio.run(_insert(load_models(Rule.VALID[index].source()), pg_dsn))
     assert created_at.tzinfo is None and sql_type == "timestamp without time zone"
