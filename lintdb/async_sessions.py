@@ -165,3 +165,38 @@ class _Given(cst.CSTVisitor):
 
     def visit_Return(self, node: cst.Return) -> None:
         self._given(node.value)
+
+
+class Sessions:
+    """The sessions bound so far in one function, statement by statement (parameters first)."""
+
+    def __init__(self, finder: SessionFinder, function: cst.FunctionDef) -> None:
+        self.finder = finder
+        params = [*function.params.posonly_params, *function.params.params, *function.params.kwonly_params]
+        self.bound = {p.name.value: s for p in params if (s := finder.of_param(p)) is not None}
+
+    def bind(self, statement: cst.BaseStatement) -> list[tuple[str, cst.BaseExpression]]:
+        """Record the sessions a statement binds (`with ... as`, assignments, aliases) and forget names it
+        rebinds; returns the statement's other bindings (name, value)."""
+        pairs: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
+        if isinstance(statement, cst.With):
+            pairs = [(i.asname.name, i.item) for i in statement.items if i.asname is not None]
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    pairs.append((small.targets[0].target, small.value))
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    pairs.append((small.target, small.value))
+        others = []
+        for target, value in pairs:
+            name = dotted(target)
+            if name is None:
+                continue
+            alias = dotted(value)
+            made = self.finder.made_by(value) or (self.bound.get(alias) if alias is not None else None)
+            self.bound.pop(name, None)
+            if made is not None:
+                self.bound[name] = made
+            else:
+                others.append((name, value))
+        return others

@@ -7,7 +7,7 @@ import re
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
-from lintdb.async_sessions import Session, SessionFinder
+from lintdb.async_sessions import Session, SessionFinder, Sessions
 from lintdb.cst_helpers import dotted, unwrap_await
 from lintdb.diagnostics import Applicability
 from lintdb.flow import walk
@@ -339,10 +339,9 @@ class _Coroutine:
 
     def __init__(self, rule: AsyncSessionExpireOnCommit, finder: SessionFinder, function: cst.FunctionDef) -> None:
         self.rule = rule
-        self.finder = finder
         self.function = function
-        params = [*function.params.params, *function.params.kwonly_params, *function.params.posonly_params]
-        self.sessions = {p.name.value: s for p in params if (s := finder.of_param(p)) is not None}
+        self.scope = Sessions(finder, function)
+        self.sessions = self.scope.bound
         self.objects: dict[str, str] = {}  # object -> its session
         # object -> (its session's name, the commit, the session)
         self.expired: dict[str, tuple[str, cst.BaseStatement, Session]] = {}
@@ -385,40 +384,16 @@ class _Coroutine:
             )
 
     def _effects(self, statement: cst.BaseStatement) -> None:
-        if isinstance(statement, cst.With):
-            for item in statement.items:
-                made = self.finder.made_by(item.item)
-                if item.asname is not None and isinstance(item.asname.name, cst.Name):
-                    self._bind(item.asname.name.value, made, None)
-            return
-        if not isinstance(statement, cst.SimpleStatementLine):
-            return
-        for small in statement.body:
-            if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                target = dotted(small.targets[0].target)
-                if target is not None:
-                    self._bind(target, self.finder.made_by(small.value), small.value)
-            elif isinstance(small, cst.AnnAssign) and small.value is not None:
-                target = dotted(small.target)
-                if target is not None:
-                    self._bind(target, self.finder.made_by(small.value), small.value)
-            elif isinstance(small, cst.Expr):
-                self._session_call(unwrap_await(small.value), statement)
-
-    def _bind(self, name: str, made: Session | None, value: cst.BaseExpression | None) -> None:
-        self.sessions.pop(name, None)
-        self.objects.pop(name, None)
-        self.expired.pop(name, None)
-        if made is not None:
-            self.sessions[name] = made
-            return
-        alias = dotted(value) if value is not None else None
-        if alias is not None and alias in self.sessions:
-            self.sessions[name] = self.sessions[alias]
-            return
-        owner = self._loaded_by(value) if value is not None else None
-        if owner is not None:
-            self.objects[name] = owner
+        for name, value in self.scope.bind(statement):
+            self.objects.pop(name, None)
+            self.expired.pop(name, None)
+            owner = self._loaded_by(value)
+            if owner is not None:
+                self.objects[name] = owner
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Expr):
+                    self._session_call(unwrap_await(small.value), statement)
 
     def _loaded_by(self, value: cst.BaseExpression) -> str | None:
         """The session an ORM object comes from: `await s.get(User, 1)`, `await s.scalar(select(User))`,

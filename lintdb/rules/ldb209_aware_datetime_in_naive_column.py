@@ -79,14 +79,14 @@ def models_example(
 
 
 _HELPER = """
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column{extra_import}
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(tz=timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -189,7 +189,7 @@ class AwareDatetimeInNaiveColumn(LintRule):
         ),
         Valid(table_example("sa.TIMESTAMP(timezone=True)")),
         Valid("""
-            from datetime import UTC, datetime
+            from datetime import datetime, timezone
 
             from sqlalchemy.orm import Mapped, mapped_column
 
@@ -200,7 +200,7 @@ class AwareDatetimeInNaiveColumn(LintRule):
                 __tablename__ = "events"
 
                 id: Mapped[int] = mapped_column(primary_key=True)
-                created_at: Mapped[datetime] = mapped_column(default=lambda: datetime.now(UTC))
+                created_at: Mapped[datetime] = mapped_column(default=lambda: datetime.now(timezone.utc))
             """),
     )
     INVALID = (
