@@ -49,6 +49,14 @@ async def dashboard(session: AsyncSession) -> tuple[int, int]:
     return await count(session, "users"), await count(session, "orders")
 """
 
+_AWAITED_TASKS = """
+
+async def dashboard(session: AsyncSession) -> tuple[int, int]:
+    users = await asyncio.create_task(count(session, "users"))
+    orders = await asyncio.create_task(count(session, "orders"))
+    return users, orders
+"""
+
 _PER_TASK = """
 
 async def count_in_own_session(factory: async_sessionmaker[AsyncSession], table: str) -> int:
@@ -181,6 +189,7 @@ class SessionSharedAcrossTasks(LintRule):
     VALID = (
         Valid(session_example(_PER_TASK, factory=True)),
         Valid(session_example(_SEQUENTIAL)),
+        Valid(session_example(_AWAITED_TASKS)),
         Valid(asyncpg_example(_POOL)),
         Valid("""
             import asyncio
@@ -222,12 +231,12 @@ class SessionSharedAcrossTasks(LintRule):
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 continue
             handles = self._handles(sessions, connections)
-            repeated = _repeated_calls(statement)
+            repeated, awaited = _repeated_and_awaited(statement)
             for call in calls_in(statement):
                 names = self.qualified(call.func)
                 if names & GATHER:
                     self._check(call, "`asyncio.gather` runs", _gathered(call), handles)
-                elif names & CREATE_TASK and call.args:
+                elif names & CREATE_TASK and call.args and call not in awaited:  # `await create_task(...)` waits
                     loose_tasks.append((call, 2 if call in repeated or _in_loop(node, statement) else 1))
             if isinstance(statement, cst.With):
                 for item in statement.items:
@@ -325,10 +334,14 @@ def _in_loop(root: cst.CSTNode, statement: cst.BaseStatement) -> bool:
     return bool(inside(statements(body), False)) if body is not None else False
 
 
-class _Comprehensions(cst.CSTVisitor):
+class _TaskShapes(cst.CSTVisitor):
     def __init__(self) -> None:
         super().__init__()
         self.calls: set[cst.Call] = set()
+        self.awaited: set[cst.BaseExpression] = set()
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self.awaited.add(node.expression)
 
     def visit_Lambda(self, node: cst.Lambda) -> bool:
         return False
@@ -346,12 +359,12 @@ class _Comprehensions(cst.CSTVisitor):
         self._comprehension(node.elt)
 
 
-def _repeated_calls(statement: cst.BaseStatement) -> set[cst.Call]:
-    """The calls of a statement that a comprehension makes once per item."""
-    finder = _Comprehensions()
+def _repeated_and_awaited(statement: cst.BaseStatement) -> tuple[set[cst.Call], set[cst.BaseExpression]]:
+    """The calls of a simple statement that a comprehension makes once per item, and the awaited expressions."""
+    finder = _TaskShapes()
     if isinstance(statement, cst.SimpleStatementLine):
         statement.visit(finder)
-    return finder.calls
+    return finder.calls, finder.awaited
 
 
 def _used(awaitable: cst.BaseExpression) -> set[str]:

@@ -190,23 +190,26 @@ class SslmodeInAsyncpgUrl(LintRule):
 
     def __init__(self, options: RuleOptions, module: cst.Module, text: str) -> None:
         super().__init__(options, module, text)
-        self._inside_concatenation: set[cst.CSTNode] = set()
+        self._skipped: set[cst.CSTNode] = set()
         self._urls: list[StringParts] = []
         self._handles_sslmode = False
 
+    def visit_Expr(self, node: cst.Expr) -> None:
+        self._skipped.add(node.value)  # a docstring or a bare string is not a URL in use
+
     def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
-        if node in self._inside_concatenation:
-            self._inside_concatenation.update((node.left, node.right))
+        if node in self._skipped:
+            self._skipped.update((node.left, node.right))
             return
-        self._inside_concatenation.update((node.left, node.right))
+        self._skipped.update((node.left, node.right))
         self._string(node)
 
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
-        if node not in self._inside_concatenation:
+        if node not in self._skipped:
             self._string(node)
 
     def visit_FormattedString(self, node: cst.FormattedString) -> None:
-        if node not in self._inside_concatenation:
+        if node not in self._skipped:
             self._string(node)
 
     def _string(self, node: cst.BaseExpression) -> None:

@@ -139,16 +139,17 @@ def test_near_miss_a_session_per_task_works_on_a_cold_pool(dsn: str) -> None:
     assert _run_module(module, module.dashboard) == (2, 1)
 
 
-def test_near_miss_sequential_awaits_work(dsn: str) -> None:
-    module = _cold(Rule.VALID[1].source(), dsn)
+@pytest.mark.parametrize("index", [1, 2])
+def test_near_miss_sequential_awaits_work(index: int, dsn: str) -> None:
+    module = _cold(Rule.VALID[index].source(), dsn)
     assert _with_session(module, module.dashboard) == (2, 1)
 
 
 def test_near_miss_asyncpg_pool_works(dsn: str) -> None:
-    module = load(Rule.VALID[2].source())
+    module = load(Rule.VALID[3].source())
     assert _run_module(module, lambda: module.counts(dsn)) == (2, 1)
 
 
 def test_near_miss_a_session_that_is_not_a_database_session_works() -> None:
-    module = load(Rule.VALID[3].source())
+    module = load(Rule.VALID[4].source())
     assert asyncio.run(module.both()) == [1, 2]
