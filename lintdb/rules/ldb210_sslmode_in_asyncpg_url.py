@@ -11,7 +11,7 @@ from lintdb.cst_helpers import call_arg, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.dsn import ENVIRON_GETTERS
 from lintdb.rule import FixSpec, Invalid, LintRule, RuleOptions, Span, TextEdit, Valid
-from lintdb.string_parts import HOLE, StringParts, string_parts
+from lintdb.sqltext import HOLE, SqlString, sql_string
 
 SSLMODE = "sslmode"
 # libpq's sslmode values, which asyncpg's `ssl=` takes as they are
@@ -191,7 +191,7 @@ class SslmodeInAsyncpgUrl(LintRule):
     def __init__(self, options: RuleOptions, module: cst.Module, text: str) -> None:
         super().__init__(options, module, text)
         self._skipped: set[cst.CSTNode] = set()
-        self._urls: list[StringParts] = []
+        self._urls: list[SqlString] = []
         self._handles_sslmode = False
 
     def visit_Expr(self, node: cst.Expr) -> None:
@@ -213,7 +213,7 @@ class SslmodeInAsyncpgUrl(LintRule):
             self._string(node)
 
     def _string(self, node: cst.BaseExpression) -> None:
-        parts = string_parts(node)
+        parts = sql_string(node)
         if parts is None:
             return
         if parts.text.strip("?&= ") == SSLMODE:
@@ -237,7 +237,7 @@ class SslmodeInAsyncpgUrl(LintRule):
                 key = element.key
                 assert isinstance(key, cst.SimpleString)
                 start = len(key.prefix) + len(key.quote)
-                self._report(key, start, mode, "in `connect_args`", mode in MODES)
+                self._report(Span(key, start, start + len(SSLMODE)), mode, "in `connect_args`", mode in MODES)
 
     def _url_text(self, node: cst.BaseExpression, depth: int = 0) -> str | None:
         if depth > 5:
@@ -248,7 +248,7 @@ class SslmodeInAsyncpgUrl(LintRule):
         if isinstance(node, cst.Call) and self.qualified(node.func) & ENVIRON_GETTERS:
             default = call_arg(node, 1, "default")
             return None if default is None else self._url_text(default.value, depth + 1)
-        parts = string_parts(node)
+        parts = sql_string(node)
         return None if parts is None else parts.text
 
     def leave_Module(self, original_node: cst.Module) -> None:
@@ -258,16 +258,12 @@ class SslmodeInAsyncpgUrl(LintRule):
             parameters = _parameters(parts.text)
             others = tuple(name for name, _, _ in parameters if name in OTHER_TLS)
             for name, value, at in parameters:
-                where = parts.locate(at)
-                if name != SSLMODE or where is None or parts.locate(at + len(SSLMODE) - 1) is None:
-                    continue
-                node, offset = where
-                mode = None if HOLE in value else value
-                self._report(node, offset, mode, "in an asyncpg URL", mode in MODES and not others, others)
+                span = parts.span(at, at + len(SSLMODE)) if name == SSLMODE else None
+                if span is not None:
+                    mode = None if HOLE in value else value
+                    self._report(span, mode, "in an asyncpg URL", mode in MODES and not others, others)
 
-    def _report(
-        self, node: cst.CSTNode, offset: int, mode: str | None, where: str, safe: bool, others: tuple[str, ...] = ()
-    ) -> None:
+    def _report(self, span: Span, mode: str | None, where: str, safe: bool, others: tuple[str, ...] = ()) -> None:
         shown = f"`ssl={mode}`" if mode is not None else "`ssl=`"
         message = f"{ERROR} at the first connect: `{SSLMODE}` {where} reaches asyncpg, whose keyword is {shown}"
         if others:
@@ -275,7 +271,6 @@ class SslmodeInAsyncpgUrl(LintRule):
             message += (
                 f"; {names} fail{'s' if len(others) == 1 else ''} the same way (asyncpg takes an `ssl.SSLContext`)"
             )
-        span = Span(node, offset, offset + len(SSLMODE))
         fix = FixSpec(
             (TextEdit(span, "ssl"),),
             Applicability.SAFE if safe else Applicability.DISPLAY_ONLY,
