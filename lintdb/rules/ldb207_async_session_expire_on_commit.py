@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from lintdb.async_sessions import Session, SessionFinder, Sessions
 from lintdb.cst_helpers import dotted, unwrap_await
 from lintdb.diagnostics import Applicability
 from lintdb.flow import walk
+from lintdb.model import SemanticModel
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, RuleOptions, Valid
 
 ERROR = "`MissingGreenlet: greenlet_spawn has not been called; can't call await_() here`"
@@ -175,7 +175,6 @@ class AsyncSessionExpireOnCommit(LintRule):
     GATE = ("commit(",)
     TRIGGER = re.compile(r"\.commit\(")
     REQUIRES = (re.compile(r"AsyncSession|async_sessionmaker"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(create_example("engine, expire_on_commit=False")),
@@ -275,15 +274,15 @@ async def create_user(name: str) -> str:
         ),
     )
 
-    def __init__(self, options: RuleOptions, module: cst.Module, text: str) -> None:
-        super().__init__(options, module, text)
+    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel | None = None) -> None:
+        super().__init__(options, module, text, model)
         self._finder: SessionFinder | None = None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
         if self._finder is None:
-            self._finder = SessionFinder(self.module, self.qualified, self.assigned_value)
+            self._finder = SessionFinder(self.module, self.model.qualified_names, self.model.value_of)
         _Coroutine(self, self._finder, node).run()
 
     def expires(self, session: Session) -> bool:

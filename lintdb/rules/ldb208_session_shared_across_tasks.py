@@ -7,12 +7,12 @@ from collections import Counter
 from collections.abc import Sequence
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from lintdb.async_sessions import SessionFinder, Sessions
-from lintdb.connections import ASYNCPG_KINDS, Tracker
 from lintdb.cst_helpers import dotted, statements
 from lintdb.flow import all_calls, calls_in, suites, walk
+from lintdb.model import SemanticModel
+from lintdb.model.handles import ASYNCPG_CONNECTIONS
 from lintdb.rule import Invalid, LintRule, RuleOptions, Valid
 
 GATHER = frozenset({"asyncio.gather", "asyncio.tasks.gather"})
@@ -184,7 +184,6 @@ class SessionSharedAcrossTasks(LintRule):
     GATE = ("gather(", "create_task(", "ensure_future(")
     TRIGGER = re.compile(r"\b(?:gather|create_task|ensure_future)\(")
     REQUIRES = (re.compile(r"asyncpg|AsyncSession|async_sessionmaker"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(session_example(_PER_TASK, factory=True)),
@@ -213,24 +212,23 @@ class SessionSharedAcrossTasks(LintRule):
         Invalid(session_example(_TASKS), positions=[(14, 14)]),
     )
 
-    def __init__(self, options: RuleOptions, module: cst.Module, text: str) -> None:
-        super().__init__(options, module, text)
+    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel | None = None) -> None:
+        super().__init__(options, module, text, model)
         self._finder: SessionFinder | None = None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
         if self._finder is None:
-            self._finder = SessionFinder(self.module, self.qualified, self.assigned_value)
+            self._finder = SessionFinder(self.module, self.model.qualified_names, self.model.value_of)
         sessions = Sessions(self._finder, node)
-        connections = Tracker(self.qualified, node)
         task_groups: set[str] = set()
         loose_tasks: list[tuple[cst.Call, int]] = []
         for step in walk(statements(node.body)):
             statement = step.statement
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 continue
-            handles = self._handles(sessions, connections)
+            handles = self._handles(sessions, statement)
             repeated, awaited = _repeated_and_awaited(statement)
             for call in calls_in(statement):
                 names = self.qualified(call.func)
@@ -247,16 +245,16 @@ class SessionSharedAcrossTasks(LintRule):
                             tasks = _tasks_of(group, statement)
                             self._check(statement, "this `TaskGroup` runs", tasks, handles)
             sessions.bind(statement)
-            connections.bind(statement)
         if len(loose_tasks) > 1 or any(count > 1 for _, count in loose_tasks):
             tasks = [(c.args[0].value, count) for c, count in loose_tasks]
-            self._check(loose_tasks[-1][0], "`asyncio.create_task` runs", tasks, self._handles(sessions, connections))
+            last = loose_tasks[-1][0]
+            self._check(last, "`asyncio.create_task` runs", tasks, self._handles(sessions, last))
 
-    def _handles(self, sessions: Sessions, connections: Tracker) -> dict[str, str]:
-        """name -> "session" or "connection", for the handles bound so far."""
+    def _handles(self, sessions: Sessions, node: cst.CSTNode) -> dict[str, str]:
+        """name -> "session" or "connection", for the handles bound before ``node``'s statement."""
         found = {name: "session" for name in sessions.bound}
-        for name, origin in connections.origins.items():
-            if origin.kind in ASYNCPG_KINDS:
+        for name, handle in self.model.handles_at(node).items():
+            if handle.kind in ASYNCPG_CONNECTIONS:
                 found[name] = "connection"
         return found
 

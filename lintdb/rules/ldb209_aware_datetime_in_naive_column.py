@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from lintdb.cst_fixes import add_import, imported_name
 from lintdb.cst_helpers import call_arg, statements
@@ -175,7 +174,6 @@ class AwareDatetimeInNaiveColumn(LintRule):
     GATE = ("datetime",)
     TRIGGER = re.compile(r"\bnow\(|\bnow\b\s*,")
     REQUIRES = (re.compile(r"\b(?:DateTime|TIMESTAMP|Mapped)\b"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(models_example("DateTime(timezone=True), default=lambda: datetime.now(timezone.utc)")),
@@ -300,7 +298,7 @@ class AwareDatetimeInNaiveColumn(LintRule):
             if function is not None:
                 returns = _returned(function)
                 return bool(returns) and all(self._aware_call(r) for r in returns)
-            assigned = self.assigned_value(value)
+            assigned = self.model.value_of(value)
             return assigned is not None and self._makes_aware(assigned, depth + 1)
         return self._aware_call(value)
 
@@ -352,7 +350,7 @@ class AwareDatetimeInNaiveColumn(LintRule):
                 if self._default_type_map(local[0], depth + 1):
                     return True
                 continue
-            made = self.assigned_value(base.value)
+            made = self.model.value_of(base.value)
             if (
                 isinstance(made, cst.Call)
                 and self.qualified(made.func) & DECLARATIVE_BASE_FACTORIES

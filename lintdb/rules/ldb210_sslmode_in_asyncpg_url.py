@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from lintdb.cst_helpers import call_arg, string_value
 from lintdb.diagnostics import Applicability
-from lintdb.dsn import ENVIRON_GETTERS
+from lintdb.model import SemanticModel
 from lintdb.rule import FixSpec, Invalid, LintRule, RuleOptions, Span, TextEdit, Valid
 from lintdb.sqltext import HOLE, SqlString, sql_string
 
@@ -131,7 +130,6 @@ class SslmodeInAsyncpgUrl(LintRule):
     GATE = (SSLMODE,)
     TRIGGER = re.compile(SSLMODE)
     REQUIRES = (re.compile(r"asyncpg"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(ssl_example("?ssl=prefer")),
@@ -188,8 +186,8 @@ class SslmodeInAsyncpgUrl(LintRule):
         ),
     )
 
-    def __init__(self, options: RuleOptions, module: cst.Module, text: str) -> None:
-        super().__init__(options, module, text)
+    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel | None = None) -> None:
+        super().__init__(options, module, text, model)
         self._skipped: set[cst.CSTNode] = set()
         self._urls: list[SqlString] = []
         self._handles_sslmode = False
@@ -228,7 +226,7 @@ class SslmodeInAsyncpgUrl(LintRule):
         url_arg = call_arg(node, 0, "url")
         if connect_args is None or not isinstance(connect_args.value, cst.Dict) or url_arg is None:
             return
-        url = self._url_text(url_arg.value)
+        url = self.model.text_of(url_arg.value)
         if url is None or not ASYNCPG_URL.match(url):
             return
         for element in connect_args.value.elements:
@@ -238,18 +236,6 @@ class SslmodeInAsyncpgUrl(LintRule):
                 assert isinstance(key, cst.SimpleString)
                 start = len(key.prefix) + len(key.quote)
                 self._report(Span(key, start, start + len(SSLMODE)), mode, "in `connect_args`", mode in MODES)
-
-    def _url_text(self, node: cst.BaseExpression, depth: int = 0) -> str | None:
-        if depth > 5:
-            return None
-        if isinstance(node, cst.Name):
-            value = self.assigned_value(node)
-            return None if value is None else self._url_text(value, depth + 1)
-        if isinstance(node, cst.Call) and self.qualified(node.func) & ENVIRON_GETTERS:
-            default = call_arg(node, 1, "default")
-            return None if default is None else self._url_text(default.value, depth + 1)
-        parts = sql_string(node)
-        return None if parts is None else parts.text
 
     def leave_Module(self, original_node: cst.Module) -> None:
         if self._handles_sslmode:
