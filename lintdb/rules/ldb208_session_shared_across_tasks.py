@@ -222,7 +222,6 @@ class SessionSharedAcrossTasks(LintRule):
         if self._finder is None:
             self._finder = SessionFinder(self.module, self.model.qualified_names, self.model.value_of)
         sessions = Sessions(self._finder, node)
-        task_groups: set[str] = set()
         loose_tasks: list[tuple[cst.Call, int]] = []
         for step in walk(statements(node.body)):
             statement = step.statement
@@ -230,20 +229,20 @@ class SessionSharedAcrossTasks(LintRule):
                 continue
             handles = self._handles(sessions, statement)
             repeated, awaited = _repeated_and_awaited(statement)
+            in_gather: set[cst.Call] = set()
             for call in calls_in(statement):
                 names = self.qualified(call.func)
                 if names & GATHER:
                     self._check(call, "`asyncio.gather` runs", _gathered(call), handles)
-                elif names & CREATE_TASK and call.args and call not in awaited:  # `await create_task(...)` waits
+                    in_gather.update(c for arg in call.args for c in all_calls(arg.value))
+                elif names & CREATE_TASK and call.args and call not in awaited | in_gather:  # `await` waits
                     loose_tasks.append((call, 2 if call in repeated or _in_loop(node, statement) else 1))
             if isinstance(statement, cst.With):
                 for item in statement.items:
                     if isinstance(item.item, cst.Call) and self.qualified(item.item.func) & TASK_GROUP and item.asname:
                         group = dotted(item.asname.name)
                         if group is not None:
-                            task_groups.add(group)
-                            tasks = _tasks_of(group, statement)
-                            self._check(statement, "this `TaskGroup` runs", tasks, handles)
+                            self._check(statement, "this `TaskGroup` runs", _tasks_of(group, statement), handles)
             sessions.bind(statement)
         if len(loose_tasks) > 1 or any(count > 1 for _, count in loose_tasks):
             tasks = [(c.args[0].value, count) for c, count in loose_tasks]
@@ -368,7 +367,7 @@ def _repeated_and_awaited(statement: cst.BaseStatement) -> tuple[set[cst.Call], 
 def _used(awaitable: cst.BaseExpression) -> set[str]:
     """Names an awaitable uses as a call's receiver or argument (`s.execute(...)`, `count(s, ...)`)."""
     names = set()
-    for call in [*([awaitable] if isinstance(awaitable, cst.Call) else []), *all_calls(awaitable)]:
+    for call in all_calls(awaitable):  # the awaitable itself included
         for arg in call.args:
             if isinstance(arg.value, cst.Name):
                 names.add(arg.value.value)
