@@ -76,10 +76,19 @@ _SELECTOR_KEYS = {
     "extend-safe-fixes",
     "extend-unsafe-fixes",
 }
-_BOOL_KEYS = {"respect-gitignore", "force-exclude", "fix", "unsafe-fixes", "show-fixes"}
+_BOOL_KEYS = {
+    "respect-gitignore",
+    "force-exclude",
+    "fix",
+    "unsafe-fixes",
+    "show-fixes",
+    "async-session-expire-on-commit",
+}
 _STR_KEYS = {"output-format", "cache-dir", "extend", "alembic-env-fix"}
 _TABLE_KEYS = {"per-file-ignores", "extend-per-file-ignores"}
-LINT_KEYS = (_LIST_KEYS - {"exclude", "extend-exclude"}) | _TABLE_KEYS | {"alembic-env-fix"}
+LINT_KEYS = (
+    (_LIST_KEYS - {"exclude", "extend-exclude"}) | _TABLE_KEYS | {"alembic-env-fix", "async-session-expire-on-commit"}
+)
 ALL_KEYS = _LIST_KEYS | _BOOL_KEYS | _STR_KEYS | _TABLE_KEYS
 _ENV_FIXES = ("commit", "autocommit")
 
@@ -327,6 +336,7 @@ def build_settings(values: Mapping[str, Any], cli: Mapping[str, Any], root: Path
             pgbouncer_hosts=tuple(h.lower() for h in merged.get("pgbouncer-hosts", ())),
             alembic_dialects=tuple(d.lower() for d in merged.get("alembic-dialects", ())),
             alembic_env_fix=merged.get("alembic-env-fix", "commit"),
+            async_session_expire_on_commit=merged.get("async-session-expire-on-commit", True),
         ),
     )
 

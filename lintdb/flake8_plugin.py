@@ -55,6 +55,13 @@ class LintdbChecker:
             choices=("commit", "autocommit"),
             help="The fix LDB301 suggests.",
         )
+        manager.add_option(
+            "--lintdb-async-session-expire-on-commit",
+            default="true",
+            parse_from_config=True,
+            choices=("true", "false"),
+            help="Whether an AsyncSession of unknown factory expires on commit (LDB207).",
+        )
         manager.extend_default_ignore([code for code, rule in RULES_BY_CODE.items() if not rule.DEFAULT_ENABLED])
 
     @classmethod
@@ -66,6 +73,7 @@ class LintdbChecker:
                 pgbouncer_hosts=tuple(h.lower() for h in options.lintdb_pgbouncer_hosts),
                 alembic_dialects=tuple(d.lower() for d in options.lintdb_alembic_dialects),
                 alembic_env_fix=options.lintdb_alembic_env_fix,
+                async_session_expire_on_commit=options.lintdb_async_session_expire_on_commit == "true",
             ),
             honour_noqa=False,
         )

@@ -25,6 +25,7 @@ class RuleOptions:
     pgbouncer_hosts: tuple[str, ...] = ()
     alembic_dialects: tuple[str, ...] = ()
     alembic_env_fix: str = "commit"
+    async_session_expire_on_commit: bool = True
 
 
 @dataclass(frozen=True)

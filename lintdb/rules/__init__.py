@@ -20,6 +20,10 @@ from lintdb.rules.ldb205_autocommit_in_application_code import (
     AutocommitInApplicationCode,
 )
 from lintdb.rules.ldb206_text_in_without_expanding import TextInWithoutExpanding
+from lintdb.rules.ldb207_async_session_expire_on_commit import AsyncSessionExpireOnCommit
+from lintdb.rules.ldb208_session_shared_across_tasks import SessionSharedAcrossTasks
+from lintdb.rules.ldb209_aware_datetime_in_naive_column import AwareDatetimeInNaiveColumn
+from lintdb.rules.ldb210_sslmode_in_asyncpg_url import SslmodeInAsyncpgUrl
 from lintdb.rules.ldb301_migrations_never_committed import MigrationsNeverCommitted
 from lintdb.rules.ldb302_migrations_autocommit import MigrationsAutocommit
 from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTableGuard
@@ -42,6 +46,10 @@ RULES: tuple[type[LintRule], ...] = (
     AsyncFallback,
     AutocommitInApplicationCode,
     TextInWithoutExpanding,
+    AsyncSessionExpireOnCommit,
+    SessionSharedAcrossTasks,
+    AwareDatetimeInNaiveColumn,
+    SslmodeInAsyncpgUrl,
     MigrationsNeverCommitted,
     MigrationsAutocommit,
     BatchWithoutTmpTableGuard,

@@ -43,6 +43,15 @@ def load(source: str) -> types.ModuleType:
     return module
 
 
+def load_models(source: str) -> types.ModuleType:
+    """Execute example code that declares ORM models as a fresh module in `sys.modules` (SQLAlchemy
+    resolves `Mapped[...]` annotations through it)."""
+    module = types.ModuleType(f"example_{uuid.uuid4().hex[:8]}")
+    sys.modules[module.__name__] = module
+    exec(compile(source, module.__name__, "exec"), module.__dict__)
+    return module
+
+
 # Table `t` with ids 1..5 named n1..n5, which several proofs read.
 NAMES_TABLE = (
     "DROP TABLE IF EXISTS t; CREATE TABLE t (id int, name text); "
