@@ -17,7 +17,7 @@ from lintdb.diagnostics import Applicability
 from lintdb.discovery import discover
 from lintdb.engine import SourceError
 from lintdb.fileio import decode
-from lintdb.output import HUMAN_FORMATS, RENDERERS, Found, View, relative, summary
+from lintdb.output import HUMAN_FORMATS, RENDERERS, Found, View, relative, statistics, summary
 from lintdb.ruff_bridge import RuffMissing, RuffResult, fix_with_ruff, report_with_ruff
 from lintdb.rules import RULES_BY_CODE
 from lintdb.runner import Mode, Outcome, check_paths, check_text
@@ -263,6 +263,8 @@ def _report(
     fixed_total = sum(fixed.values())
     found = [Found(o.path, d, SourceText(o.text)) for o in outcomes for d in o.diagnostics]
     if ruff is not None:
+        broken = {f.path for f in ruff.found if f.diagnostic.is_syntax_error}
+        found = [f for f in found if not (f.diagnostic.is_syntax_error and f.path in broken)]  # ruff's say more
         found = sorted(found + ruff.found, key=lambda f: (str(f.path), f.diagnostic.start, f.diagnostic.code))
     view = View(found, unsafe)
     out: list[str] = []
@@ -286,13 +288,9 @@ def _report(
         if not args.fix_only and found:
             sys.stderr.write(RENDERERS[output_format](view))
     elif args.statistics:
-        counts = Counter(f.diagnostic.code for f in found)
-        fixable = {f.diagnostic.code for f in found if view.applicable(f.diagnostic)}
-        width = len(str(max(counts.values(), default=0)))
-        out.extend(
-            f"{n:>{width}}\t{code}\t{'[*] ' if code in fixable else ''}{RULES_BY_CODE[code].NAME}\n"
-            for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        )
+        out.append(statistics(view, output_format))
+        if human and not args.quiet and found:
+            out.append(summary(view, fixed_total, fix))
     elif args.fix_only:
         if human and fixed_total and not args.silent:
             out.append(f"Fixed {fixed_total} error{'s' if fixed_total != 1 else ''}.\n")
@@ -305,7 +303,7 @@ def _report(
         if human and not args.quiet:
             if found and output_format == "full":
                 out.append("\n")
-            out.append(summary(view, fixed_total, fix))
+            out.append(summary(view, fixed_total, fix) if found or not errors else _unchecked(len(errors)))
     if show_fixes and fixed_total and not args.diff:
         out.append(f"Fixed {fixed_total} error{'s' if fixed_total != 1 else ''}:\n")
         for outcome in outcomes:
@@ -318,6 +316,11 @@ def _report(
         else:
             sys.stdout.write(text)
     return _exit_code(args, bool(errors), bool(found), fixed_total, any(o.text != o.original for o in outcomes))
+
+
+def _unchecked(files: int) -> str:
+    """The closing line when nothing was found but some files could not be read: never "All checks passed!"."""
+    return f"{files} file{'s' if files != 1 else ''} could not be checked.\n"
 
 
 def _exit_code(args: argparse.Namespace, errors: bool, remaining: bool, fixed: int, changed: bool) -> int:

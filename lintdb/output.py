@@ -78,9 +78,9 @@ def _json_object(item: Found) -> dict[str, Any]:
         "location": _location(d.location),
         "message": d.message,
         "name": d.name,
-        "noqa_row": d.noqa_row,
+        "noqa_row": None if d.is_syntax_error else d.noqa_row,
         "severity": "error",
-        "url": d.url,
+        "url": None if d.is_syntax_error else d.url,
     }
 
 
@@ -96,10 +96,15 @@ def _marker(view: View, d: Diagnostic) -> str:
     return "[*] " if view.applicable(d) else ""
 
 
+def _code(d: Diagnostic) -> str:
+    """The code as ruff prints it before a message: `F401 …`, but `invalid-syntax: …`."""
+    return f"{d.code}:" if d.is_syntax_error else d.code
+
+
 def render_concise(view: View) -> str:
     return "".join(
         f"{relative(f.path)}:{f.diagnostic.location.row}:{f.diagnostic.location.column}: "
-        f"{f.diagnostic.code} {_marker(view, f.diagnostic)}{f.diagnostic.message}\n"
+        f"{_code(f.diagnostic)} {_marker(view, f.diagnostic)}{f.diagnostic.message}\n"
         for f in view.found
     )
 
@@ -124,7 +129,7 @@ def render_full(view: View) -> str:
         gutter = len(str(last_row + 10))
         pad = " " * gutter
         lines = [
-            f"{d.code} {_marker(view, d)}{d.message}",
+            f"{_code(d)} {_marker(view, d)}{d.message}",
             f"{pad}--> {relative(item.path)}:{d.location.row}:{d.location.column}",
             f"{pad} |",
         ]
@@ -162,7 +167,7 @@ def render_github(view: View) -> str:
             f"file={f.path},line={d.location.row},col={d.location.column},"
             f"endLine={d.end_location.row},endColumn={d.end_location.column}"
         )
-        text = f"{relative(f.path)}:{d.location.row}:{d.location.column}: {d.code} {d.message}"
+        text = f"{relative(f.path)}:{d.location.row}:{d.location.column}: {_code(d)} {d.message}"
         if d.fix is not None:
             text += f"\n  help: {d.fix.title}"
         out.append(f"::error title=lintdb ({d.code}),{where}::{_github_escape(text)}\n")
@@ -318,6 +323,17 @@ RENDERERS: dict[str, Callable[[View], str]] = {
 HUMAN_FORMATS = frozenset({"full", "concise"})
 
 
+def _fixes(n: int) -> str:
+    return f"{n} unsafe fix{'es' if n != 1 else ''} available with `--fix --unsafe-fixes`"
+
+
+def hidden_fixes(view: View) -> int:
+    """Fixes that `--unsafe-fixes` would add to what `--fix` applies."""
+    if view.unsafe_fixes:
+        return 0
+    return sum(1 for f in view.found if f.diagnostic.fix and f.diagnostic.fix.applicability == Applicability.UNSAFE)
+
+
 def summary(view: View, fixed: int, fix_mode: bool) -> str:
     """ruff's closing lines: the count, what was fixed, and what `--fix` / `--unsafe-fixes` could do."""
     remaining = len(view.found)
@@ -327,14 +343,36 @@ def summary(view: View, fixed: int, fix_mode: bool) -> str:
     noun = "error" if total == 1 else "errors"
     lines = [f"Found {total} {noun} ({fixed} fixed, {remaining} remaining)." if fixed else f"Found {total} {noun}."]
     applicable = sum(1 for f in view.found if view.applicable(f.diagnostic))
-    hidden = (
-        0
-        if view.unsafe_fixes
-        else sum(1 for f in view.found if f.diagnostic.fix and f.diagnostic.fix.applicability == Applicability.UNSAFE)
-    )
-    hint = f" ({hidden} hidden fixes can be enabled with the `--unsafe-fixes` option)" if hidden else ""
+    hidden = hidden_fixes(view)
     if applicable and not fix_mode:
-        lines.append(f"[*] {applicable} fixable with the `--fix` option{hint}.")
+        lines.append(f"[*] {applicable} fixable with `--fix`" + (f" ({_fixes(hidden)})." if hidden else "."))
     elif hidden:
-        lines.append(f"No fixes available{hint}.")
+        lines.append(f"{_fixes(hidden)}.")
     return "\n".join(lines) + "\n"
+
+
+def statistics(view: View, output_format: str) -> str:
+    """`--statistics`: one line per code (ruff's columns: count, code, `[*]`/`[ ]`, name), or ruff's JSON."""
+    counts: dict[str, list[Diagnostic]] = {}
+    for f in view.found:
+        counts.setdefault(f.diagnostic.code, []).append(f.diagnostic)
+    rows = sorted(counts.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    if output_format in ("json", "json-lines"):
+        data = [
+            {
+                "code": None if found[0].is_syntax_error else code,
+                "name": found[0].name,
+                "count": len(found),
+                "fixable": any(view.applicable(d) for d in found),
+                "fixable_count": sum(1 for d in found if view.applicable(d)),
+            }
+            for code, found in rows
+        ]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    count_width = len(str(max((len(found) for _, found in rows), default=0)))
+    code_width = max((len(code) for code, found in rows if not found[0].is_syntax_error), default=0)
+    return "".join(
+        f"{len(found):>{count_width}}\t{'' if found[0].is_syntax_error else code:<{code_width}}\t"
+        f"{'[*]' if any(view.applicable(d) for d in found) else '[ ]'} {found[0].name}\n"
+        for code, found in rows
+    )

@@ -12,10 +12,11 @@ from pathlib import Path
 from lintdb.cache import Cache
 from lintdb.config import ConfigResolver, Settings
 from lintdb.diagnostics import Applicability, Diagnostic
-from lintdb.engine import FileSettings, SourceError, lint_file_text, lint_source
+from lintdb.engine import FileSettings, InvalidSyntax, SourceError, lint_file_text, lint_source
 from lintdb.fileio import read_source, write_source
 from lintdb.noqa import parse_suppressions
 from lintdb.source import SourceText
+from lintdb.syntax import syntax_diagnostic
 
 POOL_THRESHOLD = 40
 
@@ -73,6 +74,8 @@ def check_text(path: Path, text: str, settings: FileSettings, mode: Mode) -> Out
     """Lint (or fix) one text in memory."""
     try:
         result = lint_file_text(text, settings, mode.fix)
+    except InvalidSyntax as error:
+        return Outcome(path, [syntax_diagnostic(text, error)], text, text)
     except SourceError as error:
         return Outcome(path, text=text, original=text, errors=[str(error)])
     outcome = Outcome(path, result.diagnostics, result.text, text, fixed=result.fixed, errors=result.errors)
