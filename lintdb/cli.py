@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from lintdb import __version__
-from lintdb.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, validate
+from lintdb.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Settings, validate
 from lintdb.diagnostics import Applicability
 from lintdb.discovery import discover
+from lintdb.docs import rule_text
 from lintdb.engine import SourceError
 from lintdb.fileio import decode
 from lintdb.output import HUMAN_FORMATS, RENDERERS, Found, View, relative, statistics, summary
@@ -126,17 +127,6 @@ def _cli_config(args: argparse.Namespace) -> dict[str, Any]:
     return validate(values, "command line")
 
 
-def _rule_text(code: str) -> str:
-    rule = RULES_BY_CODE[code]
-    availability = {"Always": "Fix is always available.\n\n", "Sometimes": "Fix is sometimes available.\n\n"}.get(
-        rule.FIX_AVAILABILITY, ""
-    )
-    default = (
-        "" if rule.DEFAULT_ENABLED else "This rule is not in the default selection; enable it with `extend-select`.\n\n"
-    )
-    return f"# {rule.NAME} ({rule.CODE})\n\n{availability}{default}{rule.documentation()}"
-
-
 def _rule_json(code: str) -> dict[str, Any]:
     rule = RULES_BY_CODE[code]
     return {
@@ -170,7 +160,7 @@ def _rule_command(args: argparse.Namespace) -> int:
         data = [_rule_json(c) for c in codes]
         print(json.dumps(data if args.all else data[0], indent=2))
     else:
-        print("\n".join(_rule_text(c) for c in codes), end="")
+        print("\n".join(rule_text(RULES_BY_CODE[c]) for c in codes), end="")
     return 0
 
 
@@ -236,7 +226,7 @@ def _check_command(args: argparse.Namespace) -> int:
     except RuffMissing as error:
         print(f"lintdb: error: {error}", file=sys.stderr)
         return 2
-    code = _report(args, settings.output_format, unsafe, fix, settings.show_fixes, from_stdin, outcomes, ruff)
+    code = _report(args, settings, fix, from_stdin, outcomes, ruff)
     if ruff is not None:
         sys.stderr.write(ruff.stderr)
         return max(code, ruff.exit_code)
@@ -245,10 +235,8 @@ def _check_command(args: argparse.Namespace) -> int:
 
 def _report(
     args: argparse.Namespace,
-    output_format: str,
-    unsafe: bool,
+    settings: Settings,
     fix: bool,
-    show_fixes: bool,
     from_stdin: bool,
     outcomes: list[Outcome],
     ruff: RuffResult | None = None,
@@ -266,7 +254,8 @@ def _report(
         broken = {f.path for f in ruff.found if f.diagnostic.is_syntax_error}
         found = [f for f in found if not (f.diagnostic.is_syntax_error and f.path in broken)]  # ruff's say more
         found = sorted(found + ruff.found, key=lambda f: (str(f.path), f.diagnostic.start, f.diagnostic.code))
-    view = View(found, unsafe)
+    output_format, show_fixes = settings.output_format, settings.show_fixes
+    view = View(found, settings.unsafe_fixes, settings.docs_url)
     out: list[str] = []
     human = output_format in HUMAN_FORMATS
     if args.add_noqa:

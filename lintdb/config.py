@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from lintdb.docs import DEFAULT_DOCS_URL
 from lintdb.engine import FileSettings
 from lintdb.rule import RuleOptions
 from lintdb.rules import RULES_BY_CODE
@@ -77,7 +78,7 @@ _SELECTOR_KEYS = {
     "extend-unsafe-fixes",
 }
 _BOOL_KEYS = {"respect-gitignore", "force-exclude", "fix", "unsafe-fixes", "show-fixes"}
-_STR_KEYS = {"output-format", "cache-dir", "extend", "alembic-env-fix"}
+_STR_KEYS = {"output-format", "cache-dir", "extend", "alembic-env-fix", "docs-url"}
 _TABLE_KEYS = {"per-file-ignores", "extend-per-file-ignores"}
 LINT_KEYS = (_LIST_KEYS - {"exclude", "extend-exclude"}) | _TABLE_KEYS | {"alembic-env-fix"}
 ALL_KEYS = _LIST_KEYS | _BOOL_KEYS | _STR_KEYS | _TABLE_KEYS
@@ -260,6 +261,7 @@ class Settings:
     fix: bool = False
     unsafe_fixes: bool = False
     show_fixes: bool = False
+    docs_url: str = DEFAULT_DOCS_URL
     options: RuleOptions = field(default_factory=RuleOptions)
 
     def for_file(self, path: Path) -> FileSettings:
@@ -323,6 +325,7 @@ def build_settings(values: Mapping[str, Any], cli: Mapping[str, Any], root: Path
         fix=merged.get("fix", False),
         unsafe_fixes=merged.get("unsafe-fixes", False),
         show_fixes=merged.get("show-fixes", False),
+        docs_url=merged.get("docs-url", DEFAULT_DOCS_URL),
         options=RuleOptions(
             pgbouncer_hosts=tuple(h.lower() for h in merged.get("pgbouncer-hosts", ())),
             alembic_dialects=tuple(d.lower() for d in merged.get("alembic-dialects", ())),

@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lintdb import __version__
 from lintdb.diagnostics import Applicability, Diagnostic, Location
+from lintdb.docs import DEFAULT_DOCS_URL, REPOSITORY_URL, rule_url
 from lintdb.fixes import apply_edits
 from lintdb.rules import RULES_BY_CODE
 from lintdb.source import SourceText
@@ -33,6 +34,14 @@ class View:
 
     found: Sequence[Found]
     unsafe_fixes: bool
+    docs_url: str = DEFAULT_DOCS_URL
+
+    def url(self, diagnostic: Diagnostic) -> str | None:
+        """A diagnostic's documentation: lintdb's rules under the configured base, other tools' as given."""
+        if diagnostic.is_syntax_error:
+            return None
+        rule = RULES_BY_CODE.get(diagnostic.code)
+        return rule_url(rule.CODE, rule.NAME, self.docs_url) if rule is not None else diagnostic.url or None
 
     def applicable(self, diagnostic: Diagnostic) -> bool:
         """Whether `--fix` would apply this diagnostic's fix under the current flags."""
@@ -53,7 +62,7 @@ def _location(location: Location) -> dict[str, int]:
     return {"column": location.column, "row": location.row}
 
 
-def _json_object(item: Found) -> dict[str, Any]:
+def _json_object(item: Found, view: View) -> dict[str, Any]:
     d = item.diagnostic
     fix = None
     if d.fix is not None:
@@ -80,16 +89,16 @@ def _json_object(item: Found) -> dict[str, Any]:
         "name": d.name,
         "noqa_row": None if d.is_syntax_error else d.noqa_row,
         "severity": "error",
-        "url": None if d.is_syntax_error else d.url,
+        "url": view.url(d),
     }
 
 
 def render_json(view: View) -> str:
-    return json.dumps([_json_object(f) for f in view.found], indent=2, ensure_ascii=False) + "\n"
+    return json.dumps([_json_object(f, view) for f in view.found], indent=2, ensure_ascii=False) + "\n"
 
 
 def render_json_lines(view: View) -> str:
-    return "".join(json.dumps(_json_object(f), ensure_ascii=False) + "\n" for f in view.found)
+    return "".join(json.dumps(_json_object(f, view), ensure_ascii=False) + "\n" for f in view.found)
 
 
 def _marker(view: View, d: Diagnostic) -> str:
@@ -211,7 +220,7 @@ def render_sarif(view: View) -> str:
             "shortDescription": {"text": rule.MESSAGE},
             "fullDescription": {"text": rule.documentation()},
             "help": {"text": rule.documentation()},
-            "helpUri": rule.url(),
+            "helpUri": rule_url(rule.CODE, rule.NAME, view.docs_url),
             "properties": {"id": rule.CODE, "kind": "lintdb", "name": rule.NAME, "problem.severity": "error"},
         }
         for rule in RULES_BY_CODE.values()
@@ -262,7 +271,7 @@ def render_sarif(view: View) -> str:
                 "tool": {
                     "driver": {
                         "name": "lintdb",
-                        "informationUri": "https://lintdb.dev",
+                        "informationUri": REPOSITORY_URL,
                         "version": __version__,
                         "rules": rules,
                     }

@@ -13,8 +13,7 @@ from libcst.metadata import Assignment, QualifiedNameProvider, ScopeProvider
 
 from lintdb.cst_helpers import assigned_values
 from lintdb.diagnostics import Applicability
-
-DOCS_URL = "https://lintdb.dev/rules/{name}"
+from lintdb.docs import rule_url
 
 
 @dataclass(frozen=True)
@@ -178,8 +177,8 @@ class LintRule(cst.BatchableCSTVisitor):
 
     @classmethod
     def url(cls) -> str:
-        """The rule's documentation page."""
-        return DOCS_URL.format(name=cls.NAME)
+        """The rule's documentation page (docs/rules/, under the default base URL)."""
+        return rule_url(cls.CODE, cls.NAME)
 
     @classmethod
     def documentation(cls) -> str:

@@ -137,7 +137,7 @@ def test_json_output(lintdb, tmp_path: Path) -> None:
             "name": "sql-in-list-parameter",
             "noqa_row": 2,
             "severity": "error",
-            "url": "https://lintdb.dev/rules/sql-in-list-parameter",
+            "url": "https://github.com/lintdb/lintdb/blob/main/docs/rules/LDB103-sql-in-list-parameter.md",
         }
     ]
     write(tmp_path, "bad.py", CLEAN)
