@@ -204,8 +204,9 @@ def _check_command(args: argparse.Namespace) -> int:
         print("lintdb: error: `--with-ruff` does not read standard input", file=sys.stderr)
         return 2
     try:
-        if args.with_ruff and fix and not args.diff:
-            ruff = fix_with_ruff(args, paths, unsafe)
+        ruff_fixes = fix_with_ruff(args, paths, unsafe) if args.with_ruff and fix and not args.diff else None
+        if ruff_fixes is not None and ruff_fixes.exit_code == 2:
+            ruff = ruff_fixes
         if from_stdin:
             found_outcomes = _stdin(args, resolver, mode)
             if found_outcomes is None:
@@ -220,6 +221,8 @@ def _check_command(args: argparse.Namespace) -> int:
             outcomes = check_paths(files, resolver, mode, use_cache=not args.no_cache and not fix)
         if args.with_ruff and ruff is None:
             ruff = report_with_ruff(args, paths, unsafe, settings.output_format == "sarif")
+            if ruff_fixes is not None:
+                ruff.fixed, ruff.names = ruff_fixes.fixed, ruff_fixes.names
     except ConfigError as error:
         print(f"lintdb: error: {error}", file=sys.stderr)
         return 2
@@ -245,10 +248,13 @@ def _report(
     for outcome in errors:
         for error in outcome.errors:
             print(f"lintdb: error: {relative(outcome.path)}: {error}", file=sys.stderr)
-    fixed: Counter[str] = Counter()
-    for outcome in outcomes:
-        fixed.update(outcome.fixed)
-    fixed_total = sum(fixed.values())
+    fixed = {relative(o.path): o.fixed for o in outcomes if sum(o.fixed.values())}
+    names = {code: rule.NAME for code, rule in RULES_BY_CODE.items()}
+    if ruff is not None:
+        for name, counts in ruff.fixed.items():
+            fixed[name] = fixed.get(name, Counter()) + counts
+        names.update(ruff.names)
+    fixed_total = sum(sum(counts.values()) for counts in fixed.values())
     found = [Found(o.path, d, SourceText(o.text)) for o in outcomes for d in o.diagnostics]
     if ruff is not None:
         broken = {f.path for f in ruff.found if f.diagnostic.is_syntax_error}
@@ -258,6 +264,7 @@ def _report(
     view = View(found, settings.unsafe_fixes, settings.docs_url)
     out: list[str] = []
     human = output_format in HUMAN_FORMATS
+    listing = _fixes_listing(fixed, names, fixed_total) if show_fixes and human and fixed_total else ""
     if args.add_noqa:
         added = sum(o.noqa_added for o in outcomes)
         print(f"Added {added} noqa directive{'s' if added != 1 else ''}.", file=sys.stderr)
@@ -281,23 +288,22 @@ def _report(
         if human and not args.quiet and found:
             out.append(summary(view, fixed_total, fix))
     elif args.fix_only:
-        if human and fixed_total and not args.silent:
-            out.append(f"Fixed {fixed_total} error{'s' if fixed_total != 1 else ''}.\n")
+        if human and not args.silent:
+            out.append(listing)
+            if fixed_total:
+                out.append(f"Fixed {fixed_total} error{'s' if fixed_total != 1 else ''}.\n")
     elif output_format == "sarif" and ruff is not None:
         sarif = json.loads(RENDERERS["sarif"](view))
         sarif["runs"].extend(ruff.sarif_runs)
         out.append(json.dumps(sarif, indent=2, ensure_ascii=False) + "\n")
     else:
         out.append(RENDERERS[output_format](view))
-        if human and not args.quiet:
-            if found and output_format == "full":
+        if human:
+            if found and output_format == "full" and (listing or not args.quiet):
                 out.append("\n")
-            out.append(summary(view, fixed_total, fix) if found or not errors else _unchecked(len(errors)))
-    if show_fixes and fixed_total and not args.diff:
-        out.append(f"Fixed {fixed_total} error{'s' if fixed_total != 1 else ''}:\n")
-        for outcome in outcomes:
-            for code, n in sorted(outcome.fixed.items()):
-                out.append(f"- {relative(outcome.path)}:\n    {n} × {code} ({RULES_BY_CODE[code].NAME})\n")
+            out.append(listing)
+            if not args.quiet:
+                out.append(summary(view, fixed_total, fix) if found or not errors else _unchecked(len(errors)))
     text = "".join(out)
     if not args.silent:
         if args.output_file:
@@ -305,6 +311,15 @@ def _report(
         else:
             sys.stdout.write(text)
     return _exit_code(args, bool(errors), bool(found), fixed_total, any(o.text != o.original for o in outcomes))
+
+
+def _fixes_listing(fixed: dict[str, Counter[str]], names: dict[str, str], total: int) -> str:
+    """`--show-fixes`: ruff's listing, each file once with its codes under it, then a blank line."""
+    out = [f"\nFixed {total} error{'s' if total != 1 else ''}:\n"]
+    for name, counts in sorted(fixed.items()):
+        out.append(f"- {name}:\n")
+        out.extend(f"    {n} × {code} ({names.get(code, code)})\n" for code, n in sorted(counts.items()) if n)
+    return "".join(out) + "\n"
 
 
 def _unchecked(files: int) -> str:

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from lintdb import __version__
+from lintdb import __version__, fix_display
 from lintdb.diagnostics import Applicability, Diagnostic, Location
 from lintdb.docs import DEFAULT_DOCS_URL, REPOSITORY_URL, rule_url
-from lintdb.fixes import apply_edits
 from lintdb.rules import RULES_BY_CODE
 from lintdb.source import SourceText
+
+SNIPPET_CONTEXT = 2  # source lines shown above and below a finding, as ruff shows them
 
 
 @dataclass(frozen=True)
@@ -118,41 +119,51 @@ def render_concise(view: View) -> str:
     )
 
 
-def _fix_diff(item: Found, gutter: int) -> list[str]:
-    d = item.diagnostic
-    assert d.fix is not None
-    first = item.source.location(d.fix.edits[0].start).row
-    last = item.source.location(d.fix.edits[-1].end).row
-    fixed = SourceText(apply_edits(item.source.text, d.fix.edits))
-    new_last = last + (len(fixed.line_starts) - len(item.source.line_starts))
-    lines = [f"{row:>{gutter}} - {item.source.line(row)}" for row in range(first, last + 1)]
-    lines += [f"{row:>{gutter}} + {fixed.line(row)}" for row in range(first, new_last + 1)]
-    return lines
+def _context(source: SourceText, first: int, last: int) -> tuple[list[int], list[int]]:
+    rows = len(source.line_starts) - (1 if source.text.endswith(("\n", "\r")) else 0)
+    before = list(range(max(1, first - SNIPPET_CONTEXT), first))
+    after = list(range(last + 1, min(rows, last + SNIPPET_CONTEXT) + 1))
+    while before and not source.line(before[0]).strip():
+        before.pop(0)
+    while after and not source.line(after[-1]).strip():
+        after.pop()
+    return before, after
+
+
+def _numbered(row: int, width: int, text: str) -> str:
+    return f"{row:>{width}} | {text}".rstrip()
 
 
 def render_full(view: View) -> str:
+    """ruff's full format: the finding, its source with two lines of context, the fix as hunks."""
     blocks = []
     for item in view.found:
-        d = item.diagnostic
+        d, source = item.diagnostic, item.source
         last_row = min(d.end_location.row, d.location.row + 5)
-        gutter = len(str(last_row + 10))
-        pad = " " * gutter
+        before, after = _context(source, d.location.row, last_row)
+        width = len(str(max([last_row, *after])))
+        pad = " " * width
         lines = [
             f"{_code(d)} {_marker(view, d)}{d.message}",
             f"{pad}--> {relative(item.path)}:{d.location.row}:{d.location.column}",
             f"{pad} |",
         ]
+        lines += [_numbered(row, width, source.line(row)) for row in before]
         for row in range(d.location.row, last_row + 1):
-            text = item.source.line(row)
-            lines.append(f"{row:>{gutter}} | {text}")
+            text = source.line(row)
+            lines.append(_numbered(row, width, text))
             start = d.location.column - 1 if row == d.location.row else len(text) - len(text.lstrip())
             end = d.end_location.column - 1 if row == d.end_location.row else len(text)
             lines.append(f"{pad} | {' ' * start}{'^' * max(1, end - start)}")
-        lines.append(f"{pad} |")
+        lines += [_numbered(row, width, source.line(row)) for row in after]
+        if after:
+            lines.append(f"{pad} |")
         if d.fix is not None:
             lines.append(f"help: {d.fix.title}")
             if d.fix.edits and d.fix.applicability != Applicability.DISPLAY_ONLY:
-                lines.extend(_fix_diff(item, gutter))
+                lines.extend(fix_display.render(source, d.fix.edits))
+                if d.fix.applicability == Applicability.UNSAFE:
+                    lines.append("note: This is an unsafe fix and may change runtime behavior")
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
 
@@ -284,36 +295,40 @@ def render_sarif(view: View) -> str:
 
 
 def render_junit(view: View) -> str:
+    """ruff's JUnit XML: a suite per file (its path as given), a case per finding, 4-space indents."""
     by_file: dict[Path, list[Diagnostic]] = {}
     for f in view.found:
         by_file.setdefault(f.path, []).append(f.diagnostic)
     total = len(view.found)
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<testsuites name="lintdb" tests="{max(total, 1)}" failures="{total}" errors="0">',
+        f'<testsuites name="lintdb" tests="{max(total, 1)}" skipped="0" failures="{total}" errors="0">',
     ]
     if not by_file:
         out += [
-            '  <testsuite name="lintdb" tests="1" disabled="0" errors="0" failures="0" package="org.lintdb">',
-            '    <testcase name="No errors found" classname="lintdb"/>',
-            "  </testsuite>",
+            '    <testsuite name="lintdb" tests="1" skipped="0" errors="0" failures="0" package="org.lintdb">',
+            '        <testcase name="No errors found" classname="lintdb"/>',
+            "    </testsuite>",
         ]
     for path, diagnostics in by_file.items():
-        name = relative(path)
+        name = str(path)
         out.append(
-            f'  <testsuite name={quoteattr(name)} tests="{len(diagnostics)}" disabled="0" errors="0" '
+            f'    <testsuite name={quoteattr(name)} tests="{len(diagnostics)}" skipped="0" errors="0" '
             f'failures="{len(diagnostics)}" package="org.lintdb">'
         )
         for d in diagnostics:
-            out.append(
-                f"    <testcase name={quoteattr('org.lintdb.' + d.code)} "
+            out += [
+                f"        <testcase name={quoteattr('org.lintdb.' + d.code)} "
                 f"classname={quoteattr(name[:-3] if name.endswith('.py') else name)} "
-                f'line="{d.location.row}" column="{d.location.column}">'
-            )
-            detail = escape(f"line {d.location.row}, col {d.location.column}, {d.message}")
-            out.append(f"      <failure message={quoteattr(d.message)}>{detail}</failure>")
-            out.append("    </testcase>")
-        out.append("  </testsuite>")
+                f'line="{d.location.row}" column="{d.location.column}">',
+                "            <properties>",
+                '                <property name="severity" value="error"/>',
+                "            </properties>",
+                f"            <failure message={quoteattr(d.message)}>"
+                f"{escape(f'line {d.location.row}, col {d.location.column}, {d.message}')}</failure>",
+                "        </testcase>",
+            ]
+        out.append("    </testsuite>")
     out.append("</testsuites>")
     return "\n".join(out) + "\n"
 

@@ -160,7 +160,7 @@ def test_machine_formats(lintdb, tmp_path: Path) -> None:
     lines = lintdb("check", "--output-format", "json-lines", ".").stdout.splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["code"] == "LDB103"
     junit = lintdb("check", "--output-format", "junit", ".").stdout
-    assert '<testcase name="org.lintdb.LDB103" classname="bad" line="2" column="55">' in junit
+    assert f'<testcase name="org.lintdb.LDB103" classname="{tmp_path / "bad"}" line="2" column="55">' in junit
     sarif = json.loads(lintdb("check", "--output-format", "sarif", ".").stdout)
     assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"][0]["ruleId"] == "LDB103"
 
