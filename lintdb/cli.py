@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lintdb import __version__
-from lintdb.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Settings, validate
+from lintdb.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Settings, config_options, validate
 from lintdb.diagnostics import Applicability
 from lintdb.discovery import discover
 from lintdb.docs import rule_text
@@ -23,10 +23,23 @@ from lintdb.ruff_bridge import RuffMissing, RuffResult, fix_with_ruff, report_wi
 from lintdb.rules import RULES_BY_CODE
 from lintdb.runner import Mode, Outcome, check_paths, check_text
 from lintdb.source import SourceText
+from lintdb.watch import snapshot, stamp, wait_for_change
 
 
 def _codes(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+_LIST_FLAGS = (
+    ("select", "RULE_CODE", "Rules to enable (codes or prefixes, `ALL`), replacing the configured ones."),
+    ("extend-select", "RULE_CODE", "Rules to enable on top of the selection."),
+    ("ignore", "RULE_CODE", "Rules to disable."),
+    ("fixable", "RULE_CODE", "Rules whose fixes may be applied (default `ALL`)."),
+    ("unfixable", "RULE_CODE", "Rules whose fixes are never applied."),
+    ("extend-fixable", "RULE_CODE", "Rules to add to `fixable`."),
+    ("exclude", "FILE_PATTERN", "Files and directories to skip, replacing the default excludes."),
+    ("extend-exclude", "FILE_PATTERN", "Files and directories to skip on top of the excludes."),
+)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -49,34 +62,46 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("-e", "--exit-zero", action="store_true", help="Exit 0 even when findings remain.")
     check.add_argument("--exit-non-zero-on-fix", action="store_true", help="Exit 1 when anything was fixed.")
-    for flag in (
-        "select",
-        "extend-select",
-        "ignore",
-        "fixable",
-        "unfixable",
-        "extend-fixable",
-        "exclude",
-        "extend-exclude",
-    ):
-        check.add_argument(f"--{flag}", action="append", type=_codes, metavar="CODES")
-    check.add_argument("--per-file-ignores", action="append", metavar="GLOB:CODES", help="e.g. `tests/*:LDB103`.")
+    for flag, metavar, text in _LIST_FLAGS:
+        check.add_argument(f"--{flag}", action="append", type=_codes, metavar=metavar, help=text)
+    check.add_argument(
+        "--per-file-ignores",
+        action="append",
+        metavar="GLOB:CODES",
+        help="Rules to disable for matching files, e.g. `tests/*:LDB103`.",
+    )
     check.add_argument("--statistics", action="store_true", help="Count findings per rule.")
     check.add_argument("--add-noqa", action="store_true", help="Add `# noqa` comments for every finding.")
-    check.add_argument("--output-format", choices=OUTPUT_FORMATS)
-    check.add_argument("-o", "--output-file", type=Path)
-    check.add_argument("--config", type=Path, help="Use this config file for every path.")
+    check.add_argument(
+        "--output-format", choices=OUTPUT_FORMATS, metavar="FORMAT", help=f"One of: {', '.join(OUTPUT_FORMATS)}."
+    )
+    check.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="Write the report to this file.")
+    check.add_argument(
+        "--config",
+        action="append",
+        metavar="CONFIG_OPTION",
+        help="A config file used for every path, or a TOML `KEY = VALUE` pair that overrides one setting "
+        "(e.g. `--config 'lint.select = [\"LDB103\"]'`); repeatable.",
+    )
     check.add_argument("--isolated", action="store_true", help="Ignore all config files.")
     check.add_argument("-n", "--no-cache", action="store_true", help="Do not read or write the cache.")
-    check.add_argument("--cache-dir", type=Path)
+    check.add_argument("--cache-dir", type=Path, metavar="DIR", help="Where the cache goes (default .lintdb_cache).")
     check.add_argument(
         "--force-exclude",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="Apply excludes to paths given explicitly.",
     )
-    check.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None)
-    check.add_argument("--stdin-filename", type=Path, help="The name of the file read from standard input.")
+    check.add_argument(
+        "--respect-gitignore",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Skip files that .gitignore, .ignore and .git/info/exclude leave out (default: on).",
+    )
+    check.add_argument(
+        "--stdin-filename", type=Path, metavar="FILENAME", help="The name of the file read from standard input."
+    )
+    check.add_argument("-w", "--watch", action="store_true", help="Check again whenever a file changes (Ctrl-C stops).")
     check.add_argument(
         "--with-ruff",
         action="store_true",
@@ -85,27 +110,27 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("-q", "--quiet", action="store_true", help="Print findings only.")
     check.add_argument("-s", "--silent", action="store_true", help="Print nothing.")
 
-    commands.add_parser("server", help="Run the language server over standard input and output.")
+    server = commands.add_parser(
+        "server",
+        help="Run the language server over standard input and output.",
+        description="The Language Server Protocol over stdio: diagnostics as you type (settings from the "
+        "config closest to each file), a quick fix per diagnostic, and `source.fixAll.lintdb`. Needs "
+        "`pip install 'lintdb[lsp]'`.",
+    )
+    server.add_argument("--stdio", action="store_true", help="Talk over stdin/stdout (the default and only way).")
 
     rule = commands.add_parser("rule", help="Show a rule's documentation (like `ruff rule`).")
-    rule.add_argument("code", nargs="?")
-    rule.add_argument("--all", action="store_true")
-    rule.add_argument("--output-format", choices=("text", "json"), default="text")
+    rule.add_argument("code", nargs="?", metavar="CODE", help="A rule code, e.g. LDB103.")
+    rule.add_argument("--all", action="store_true", help="Every rule's documentation.")
+    rule.add_argument(
+        "--output-format", choices=("text", "json"), default="text", metavar="FORMAT", help="text (default) or json."
+    )
     return parser
 
 
 def _cli_config(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for flag in (
-        "select",
-        "extend-select",
-        "ignore",
-        "fixable",
-        "unfixable",
-        "extend-fixable",
-        "exclude",
-        "extend-exclude",
-    ):
+    for flag, _, _ in _LIST_FLAGS:
         given = getattr(args, flag.replace("-", "_"))
         if given is not None:
             values[flag] = [code for group in given for code in group]
@@ -187,8 +212,9 @@ def _stdin(args: argparse.Namespace, resolver: ConfigResolver, mode: Mode) -> li
 
 def _check_command(args: argparse.Namespace) -> int:
     try:
-        cli = _cli_config(args)
-        resolver = ConfigResolver(cli, args.config, args.isolated)
+        config_file, overrides = config_options(args.config or [])
+        cli = {**overrides, **_cli_config(args)}
+        resolver = ConfigResolver(cli, config_file, args.isolated)
         settings = resolver.default()
     except ConfigError as error:
         print(f"lintdb: error: {error}", file=sys.stderr)
@@ -296,6 +322,9 @@ def _report(
         sarif = json.loads(RENDERERS["sarif"](view))
         sarif["runs"].extend(ruff.sarif_runs)
         out.append(json.dumps(sarif, indent=2, ensure_ascii=False) + "\n")
+    elif human and args.watch:
+        closing = summary(view, fixed_total, fix).splitlines()[0]
+        out.append(f"[{stamp()}] {closing} Watching for file changes.\n\n{RENDERERS[output_format](view)}")
     else:
         out.append(RENDERERS[output_format](view))
         if human:
@@ -342,6 +371,25 @@ def _exit_code(args: argparse.Namespace, errors: bool, remaining: bool, fixed: i
     return 1 if args.exit_non_zero_on_fix and fixed else 0
 
 
+def _watch(args: argparse.Namespace) -> int:
+    """ruff's watch mode: a header, the findings, then again after every change until Ctrl-C."""
+    if [str(p) for p in args.paths] == ["-"]:
+        print("lintdb: error: `--watch` does not read standard input", file=sys.stderr)
+        return 2
+    clear = "\x1b[H\x1b[2J\x1b[3J" if sys.stdout.isatty() else ""
+    message = "Starting linter in watch mode..."
+    try:
+        while True:
+            before = snapshot(args.paths)
+            sys.stdout.write(f"{clear}[{stamp()}] {message}\n\n")
+            _check_command(args)
+            sys.stdout.flush()
+            wait_for_change(args.paths, before)
+            message = "File change detected..."
+    except KeyboardInterrupt:
+        return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The `lintdb` command."""
     args = _build_parser().parse_args(argv)
@@ -356,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             serve()
             return 0
-        return _check_command(args)
+        return _watch(args) if args.watch else _check_command(args)
     except Exception as error:  # never a traceback: one line, exit 2
         print(f"lintdb: internal error: {type(error).__name__}: {error} (please report this)", file=sys.stderr)
         return 2

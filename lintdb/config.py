@@ -142,6 +142,29 @@ def validate(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     return flat
 
 
+def config_options(values: Sequence[str]) -> tuple[Path | None, dict[str, Any]]:
+    """ruff's `--config`: each value is a config file's path, or a TOML `KEY = VALUE` pair that overrides
+    one setting (`lint.select = ["LDB103"]`); returns the file (at most one) and the overrides."""
+    file: Path | None = None
+    overrides: dict[str, Any] = {}
+    for value in values:
+        if Path(value).is_file():
+            if file is not None:
+                raise ConfigError(f"command line: `--config` names two config files: {file} and {value}")
+            file = Path(value)
+            continue
+        try:
+            parsed = tomllib.loads(value)
+        except tomllib.TOMLDecodeError:
+            reason = "no such file" if "=" not in value else "not a TOML `KEY = VALUE` pair"
+            raise ConfigError(
+                f"command line: `--config {value}` is neither a config file nor a TOML `KEY = VALUE` pair ({reason})"
+            ) from None
+        for key, setting in validate(parsed, f"command line: `--config {value}`").items():
+            overrides[key] = setting
+    return file, overrides
+
+
 def _check_glob(pattern: str, where: str) -> None:
     depth = 0
     for char in pattern:
