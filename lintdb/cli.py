@@ -19,6 +19,7 @@ from lintdb.docs import rule_text
 from lintdb.engine import SourceError
 from lintdb.fileio import decode
 from lintdb.output import HUMAN_FORMATS, RENDERERS, Found, View, relative, statistics, summary
+from lintdb.progress import Progress
 from lintdb.ruff_bridge import RuffMissing, RuffResult, fix_with_ruff, report_with_ruff
 from lintdb.rules import RULES_BY_CODE
 from lintdb.runner import Mode, Outcome, check_paths, check_text
@@ -244,7 +245,11 @@ def _check_command(args: argparse.Namespace) -> int:
             files = list(discover(list(args.paths), resolver, args.force_exclude))
             if not files:
                 print("warning: No Python files found under the given path(s)", file=sys.stderr)
-            outcomes = check_paths(files, resolver, mode, use_cache=not args.no_cache and not fix)
+            progress = Progress(sys.stderr, settings.output_format in HUMAN_FORMATS and not (args.quiet or args.silent))
+            try:
+                outcomes = check_paths(files, resolver, mode, not args.no_cache and not fix, progress)
+            finally:
+                progress.close()
         if args.with_ruff and ruff is None:
             ruff = report_with_ruff(args, paths, unsafe, settings.output_format == "sarif")
             if ruff_fixes is not None:

@@ -27,7 +27,7 @@ from tests.test_cli import BAD, write
 
 PROJECT = Path(__file__).resolve().parents[1]
 README = PROJECT / "README.md"
-RUN_LANGUAGES = ("sh", "yaml", "toml", "ini")
+RUN_LANGUAGES = ("sh", "yaml", "toml", "ini", "json")
 AFTER_RELEASE = "<!-- after-release -->"
 _FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
 BIN = Path(sys.executable).parent
@@ -61,6 +61,8 @@ class Snippet:
             )
         if self.language == "ini" and self.text.startswith("[flake8]"):
             return "flake8-config"
+        if self.language == "json" and "glspc.server.command" in self.text:
+            return "vscode-settings"
         return None
 
 
@@ -219,3 +221,44 @@ def test_flake8_config_snippet(snippet: Snippet, tmp_path: Path) -> None:
         [sys.executable, "-m", "flake8", "app.py"], cwd=tmp_path, capture_output=True, text=True, env=_env()
     )
     assert done.returncode == 1 and "app.py:2:55: LDB103 " in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("snippet", _of("vscode-settings"))
+def test_vscode_settings_start_a_working_server(snippet: Snippet, tmp_path: Path) -> None:
+    """The command the settings name, started as the extension starts it, answers an LSP client."""
+    import asyncio
+    import json
+
+    from lsprotocol import types as lsp
+    from pygls.lsp.client import LanguageClient
+
+    settings = json.loads(snippet.text)
+    assert settings["glspc.server.languageId"] == ["python"]
+    command = shutil.which(settings["glspc.server.command"], path=str(BIN))
+    assert command is not None
+
+    async def session() -> None:
+        client = LanguageClient("vscode-settings-test", "1")
+        published: asyncio.Queue[lsp.PublishDiagnosticsParams] = asyncio.Queue()
+
+        @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def on_diagnostics(params: lsp.PublishDiagnosticsParams) -> None:
+            published.put_nowait(params)
+
+        await client.start_io(command, *settings["glspc.server.commandArguments"])
+        try:
+            await client.initialize_async(
+                lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), root_uri=tmp_path.as_uri())
+            )
+            client.initialized(lsp.InitializedParams())
+            uri = (tmp_path / "app.py").as_uri()
+            item = lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=BAD)
+            client.text_document_did_open(lsp.DidOpenTextDocumentParams(item))
+            first = await asyncio.wait_for(published.get(), 30)
+            assert [d.code for d in first.diagnostics] == ["LDB103"]
+        finally:
+            await asyncio.wait_for(client.shutdown_async(None), 10)
+            client.exit(None)
+            await asyncio.wait_for(client.stop(), 10)
+
+    asyncio.run(session())
