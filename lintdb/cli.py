@@ -18,7 +18,7 @@ from lintdb.discovery import discover
 from lintdb.docs import rule_text
 from lintdb.engine import SourceError
 from lintdb.fileio import decode
-from lintdb.output import HUMAN_FORMATS, RENDERERS, Found, View, relative, statistics, summary
+from lintdb.output import HUMAN_FORMATS, RENDERERS, Found, View, fixed_line, relative, statistics, summary
 from lintdb.progress import Progress
 from lintdb.ruff_bridge import RuffMissing, RuffResult, fix_with_ruff, report_with_ruff
 from lintdb.rules import RULES_BY_CODE
@@ -304,12 +304,9 @@ def _report(
         out.extend(_diff(o) for o in outcomes if o.text != o.original and not o.errors)
         if ruff is not None:
             out.append(ruff.diff)
-        print(
-            f"Would fix {fixed_total} error{'s' if fixed_total != 1 else ''}."
-            if fixed_total
-            else "No errors would be fixed.",
-            file=sys.stderr,
-        )
+        extra = (ruff.would_fix, ruff.hidden) if ruff is not None else (0, 0)
+        closing = fixed_line(view, fixed_total + extra[0], True, extra[1])  # stdout, after a blank line, as ruff
+        out.append(("\n" if any(out) and closing else "") + closing)
     elif from_stdin and fix:
         sys.stdout.write(outcomes[0].text)
         if not args.fix_only and found:
@@ -320,9 +317,7 @@ def _report(
             out.append(summary(view, fixed_total, fix))
     elif args.fix_only:
         if human and not args.silent:
-            out.append(listing)
-            if fixed_total:
-                out.append(f"Fixed {fixed_total} error{'s' if fixed_total != 1 else ''}.\n")
+            out += [listing, fixed_line(view, fixed_total, would=False)]
     elif output_format == "sarif" and ruff is not None:
         sarif = json.loads(RENDERERS["sarif"](view))
         sarif["runs"].extend(ruff.sarif_runs)

@@ -375,6 +375,21 @@ def summary(view: View, fixed: int, fix_mode: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fixed_line(view: View, fixed: int, would: bool, hidden_elsewhere: int = 0) -> str:
+    """ruff's line after `--diff` (``would``) or `--fix-only`: what was (or would be) fixed and what
+    `--unsafe-fixes` would add; empty when there is nothing to say."""
+    hidden = hidden_fixes(view) + hidden_elsewhere
+    noun = f"error{'s' if fixed != 1 else ''}"
+    more = f"{hidden} {'additional ' if fixed else ''}fix{'es' if hidden != 1 else ''} available with `--unsafe-fixes`"
+    if fixed:
+        head = f"Would fix {fixed} {noun}" if would else f"Fixed {fixed} {noun}"
+    elif hidden:
+        head = "No errors would be fixed" if would else "No errors fixed"
+    else:
+        return ""
+    return head + (f" ({more})" if hidden else "") + ".\n"
+
+
 def statistics(view: View, output_format: str) -> str:
     """`--statistics`: one line per code (ruff's columns: count, code, `[*]`/`[ ]`, name), or ruff's JSON."""
     counts: dict[str, list[Diagnostic]] = {}

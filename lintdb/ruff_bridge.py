@@ -42,6 +42,14 @@ class RuffResult:
     stderr: str = ""
     fixed: dict[str, Counter[str]] = field(default_factory=dict)  # per file as ruff prints it
     names: dict[str, str] = field(default_factory=dict)
+    would_fix: int = 0  # under `--diff`: what ruff's diff fixes, and the unsafe fixes it leaves out
+    hidden: int = 0
+
+
+_WOULD_FIX = re.compile(
+    r"\n?(?:Would fix (\d+) errors?|No errors would be fixed)"
+    r"(?: \((\d+) (?:additional )?fix(?:es)? available with `--unsafe-fixes`\))?\.\n\Z"
+)
 
 
 _CONCISE = ("--output-format", "concise")
@@ -149,7 +157,12 @@ def report_with_ruff(args: argparse.Namespace, paths: list[str], unsafe: bool, s
         done = subprocess.run(
             [*_command(), "check", *_flags(args, False, unsafe), *paths], capture_output=True, text=True
         )
-        return RuffResult(exit_code=done.returncode, diff=done.stdout, stderr=done.stderr)
+        result = RuffResult(exit_code=done.returncode, diff=done.stdout, stderr=done.stderr)
+        closing = _WOULD_FIX.search(done.stdout)
+        if closing is not None:  # lintdb prints one closing line for both tools
+            result.diff = done.stdout[: closing.start()]
+            result.would_fix, result.hidden = int(closing.group(1) or 0), int(closing.group(2) or 0)
+        return result
     flags = [f for f in _flags(args, False, unsafe) if f != "--exit-non-zero-on-fix"]
     done = subprocess.run(
         [*_command(), "check", *flags, "--output-format", "sarif" if sarif else "json", *paths],

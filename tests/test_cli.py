@@ -72,7 +72,7 @@ def test_diff_writes_nothing_and_exits_1(lintdb, tmp_path: Path) -> None:
     assert '-    return await con.fetch("SELECT id FROM t WHERE id IN $1", ids)' in result.stdout
     assert '+    return await con.fetch("SELECT id FROM t WHERE id = ANY($1)", ids)' in result.stdout
     assert path.read_text() == BAD
-    assert "Would fix 1 error." in result.stderr
+    assert result.stdout.endswith("\n\nWould fix 1 error.\n")
     path.write_text(FIXED)
     assert lintdb("check", "--diff", ".").returncode == 0
 
@@ -82,7 +82,7 @@ def test_fix_only_reports_nothing_and_exits_0(lintdb, tmp_path: Path) -> None:
     write(tmp_path, "unsafe.py", UNSAFE_ONLY)
     result = lintdb("check", "--fix-only", ".")
     assert result.returncode == 0
-    assert result.stdout == "Fixed 1 error.\n"
+    assert result.stdout == "Fixed 1 error (1 additional fix available with `--unsafe-fixes`).\n"
     assert lintdb("check", "--fix-only", "--exit-non-zero-on-fix", ".").returncode == 0
 
 

@@ -226,5 +226,37 @@ def test_diff_hunks_are_diff_us(lintdb, tmp_path: Path) -> None:
     hunks = [line for line in result.stdout.splitlines() if line.startswith("@@")]
     assert hunks == [line for line in expected.stdout.splitlines() if line.startswith("@@")]
     assert len(hunks) == 2
-    body = [line for line in result.stdout.splitlines() if not line.startswith(("---", "+++", "@@"))]
+    diff, closing = result.stdout.rsplit("\n\n", 1)
+    assert closing == "Would fix 1 error.\n"
+    body = [line for line in diff.splitlines() if not line.startswith(("---", "+++", "@@"))]
     assert body == [line for line in expected.stdout.splitlines() if not line.startswith(("---", "+++", "@@"))]
+
+
+@pytest.mark.parametrize("flag", ["--diff", "--fix-only"])
+def test_diff_and_fix_only_closing_lines_are_ruffs(lintdb, tmp_path: Path, flag: str) -> None:
+    ours, theirs = tmp_path / "lintdb", tmp_path / "ruff"
+    cases = [  # (lintdb's files, ruff's files): one safe fix and one unsafe; only an unsafe one; nothing
+        ({"a.py": BAD, "b.py": UNSAFE_ONLY}, {"a.py": RUFF_SAFE, "b.py": RUFF_UNSAFE}),
+        ({"b.py": UNSAFE_ONLY}, {"b.py": RUFF_UNSAFE}),
+        ({"c.py": "print(1)\n"}, {"c.py": "print(1)\n"}),
+    ]
+    for mine_files, ruff_files in cases:
+        for root, files in ((ours, mine_files), (theirs, ruff_files)):
+            for old in root.glob("*.py"):
+                old.unlink()
+            for name, text in files.items():
+                write(root, name, text)
+        mine = lintdb("check", flag, ".", cwd=ours)
+        ruff = _ruff(theirs, flag, ".")
+        last = [r.stdout.splitlines()[-2:] for r in (mine, ruff)]
+        assert last[0] == last[1], (mine, ruff)
+        assert mine.returncode == ruff.returncode
+
+
+def test_with_ruff_diff_has_one_closing_line_for_both_tools(lintdb, tmp_path: Path) -> None:
+    path = write(tmp_path, "b.py", WITH_RUFF)
+    result = lintdb("check", "--with-ruff", "--isolated", "--diff", ".")
+    assert result.returncode == 1 and path.read_text() == WITH_RUFF
+    assert "-import os" in result.stdout and "= ANY($1)" in result.stdout
+    assert result.stdout.count("Would fix") == 1
+    assert result.stdout.endswith("\n\nWould fix 3 errors (1 additional fix available with `--unsafe-fixes`).\n")
