@@ -4,8 +4,6 @@ format (side by side with ruff's own output for the same file), exit 1, never "A
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,18 +11,10 @@ import pytest
 import lintdb
 from lintdb.engine import InvalidSyntax, SourceError
 from tests.test_cli import BAD, write
+from tests.test_ruff_parity import _ruff
 
 TRIGGER = '\n\nasync def g(con, ids):\n    return await con.fetch("SELECT 1 WHERE a IN $1", ids)\n'
 BROKEN = "def f(:\n    pass\n" + TRIGGER
-
-
-def _ruff(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select", "F401", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
 
 
 @pytest.mark.parametrize(
