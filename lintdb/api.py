@@ -8,7 +8,7 @@ from typing import Any
 
 from lintdb.config import ConfigResolver, build_settings, validate
 from lintdb.diagnostics import Applicability, Diagnostic
-from lintdb.engine import FileSettings, fix_source, lint_source
+from lintdb.engine import UNUSED_NOQA, FileSettings, fix_source, lint_source, parse
 
 
 def _settings(path: str | Path, config: Mapping[str, Any] | str | Path | None) -> FileSettings:
@@ -26,10 +26,16 @@ def check_source(
     """Diagnostics (with their fixes) for ``source``, as if it were the file ``path``.
 
     ``config`` is a mapping of `[tool.lintdb]` keys, a config file's path, or None to find the config
-    closest to ``path`` as the command line does. Raises ``lintdb.engine.SourceError`` when the source
-    cannot be parsed and ``lintdb.config.ConfigError`` for an invalid configuration.
+    closest to ``path`` as the command line does. Raises ``lintdb.engine.InvalidSyntax`` (a
+    ``lintdb.engine.SourceError`` with ``row`` and ``column``; ``lintdb.syntax.syntax_diagnostic`` turns
+    it into ruff's `invalid-syntax` diagnostic) when the source does not parse, whether or not a rule
+    would look at it (unlike `lintdb check`, which parses only files that may hold a finding), and
+    ``lintdb.config.ConfigError`` for an invalid configuration.
     """
-    return lint_source(source, _settings(path, config))
+    diagnostics = lint_source(source, _settings(path, config))
+    if all(d.code == UNUSED_NOQA for d in diagnostics):
+        parse(source)  # no rule parsed it: the documented error must not depend on the prefilter
+    return diagnostics
 
 
 def fix_text(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from lintdb.docs import DEFAULT_DOCS_URL
 from lintdb.engine import FileSettings
 from lintdb.rule import RuleOptions
 from lintdb.rules import RULES_BY_CODE
@@ -84,7 +85,7 @@ _BOOL_KEYS = {
     "show-fixes",
     "async-session-expire-on-commit",
 }
-_STR_KEYS = {"output-format", "cache-dir", "extend", "alembic-env-fix"}
+_STR_KEYS = {"output-format", "cache-dir", "extend", "alembic-env-fix", "docs-url"}
 _TABLE_KEYS = {"per-file-ignores", "extend-per-file-ignores"}
 LINT_KEYS = (
     (_LIST_KEYS - {"exclude", "extend-exclude"}) | _TABLE_KEYS | {"alembic-env-fix", "async-session-expire-on-commit"}
@@ -148,6 +149,29 @@ def validate(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     if "extend-ignore" in flat:
         flat["ignore"] = list(flat.get("ignore", [])) + list(flat.pop("extend-ignore"))
     return flat
+
+
+def config_options(values: Sequence[str]) -> tuple[Path | None, dict[str, Any]]:
+    """ruff's `--config`: each value is a config file's path, or a TOML `KEY = VALUE` pair that overrides
+    one setting (`lint.select = ["LDB103"]`); returns the file (at most one) and the overrides."""
+    file: Path | None = None
+    overrides: dict[str, Any] = {}
+    for value in values:
+        if Path(value).is_file():
+            if file is not None:
+                raise ConfigError(f"command line: `--config` names two config files: {file} and {value}")
+            file = Path(value)
+            continue
+        try:
+            parsed = tomllib.loads(value)
+        except tomllib.TOMLDecodeError:
+            reason = "no such file" if "=" not in value else "not a TOML `KEY = VALUE` pair"
+            raise ConfigError(
+                f"command line: `--config {value}` is neither a config file nor a TOML `KEY = VALUE` pair ({reason})"
+            ) from None
+        for key, setting in validate(parsed, f"command line: `--config {value}`").items():
+            overrides[key] = setting
+    return file, overrides
 
 
 def _check_glob(pattern: str, where: str) -> None:
@@ -269,6 +293,7 @@ class Settings:
     fix: bool = False
     unsafe_fixes: bool = False
     show_fixes: bool = False
+    docs_url: str = DEFAULT_DOCS_URL
     options: RuleOptions = field(default_factory=RuleOptions)
 
     def for_file(self, path: Path) -> FileSettings:
@@ -332,6 +357,7 @@ def build_settings(values: Mapping[str, Any], cli: Mapping[str, Any], root: Path
         fix=merged.get("fix", False),
         unsafe_fixes=merged.get("unsafe-fixes", False),
         show_fixes=merged.get("show-fixes", False),
+        docs_url=merged.get("docs-url", DEFAULT_DOCS_URL),
         options=RuleOptions(
             pgbouncer_hosts=tuple(h.lower() for h in merged.get("pgbouncer-hosts", ())),
             alembic_dialects=tuple(d.lower() for d in merged.get("alembic-dialects", ())),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+
 import libcst as cst
 
 from lintdb.cst_helpers import dotted, leading_lines, with_leading_lines
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step
-from lintdb.rule import FixSpec, Replace
+from lintdb.rule import FixSpec, Replace, TextEdit
 
 
 class _Names(cst.CSTVisitor):
@@ -90,3 +93,90 @@ def add_import(anchor: ImportAnchor, statement: str) -> Replace:
     at, before = anchor
     new = cst.parse_statement(statement + "\n")
     return Replace(at, cst.FlattenSentinel([new, at] if before else [at, new]))
+
+
+class _Uses(cst.CSTVisitor):
+    """How often each name is used, imports aside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uses: Counter[str] = Counter()
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.uses[node.value] += 1
+
+
+def _uses(nodes: Sequence[cst.CSTNode]) -> Counter[str]:
+    finder = _Uses()
+    for node in nodes:
+        node.visit(finder)
+    return finder.uses
+
+
+def _new_nodes(change: Replace) -> Sequence[cst.CSTNode]:
+    if isinstance(change.new, cst.FlattenSentinel):
+        return list(change.new.nodes)
+    return [] if isinstance(change.new, cst.RemovalSentinel) else [change.new]
+
+
+def _bound_name(alias: cst.ImportAlias) -> str | None:
+    if alias.asname is not None:
+        return alias.asname.name.value if isinstance(alias.asname.name, cst.Name) else None
+    return (dotted(alias.name) or "").split(".")[0] or None
+
+
+def _without(small: cst.BaseSmallStatement, unused: set[str]) -> cst.BaseSmallStatement | None:
+    """An import statement without the aliases that bind ``unused`` names (None when none is left)."""
+    if not isinstance(small, (cst.Import, cst.ImportFrom)) or isinstance(small.names, cst.ImportStar):
+        return small
+    kept = [alias for alias in small.names if _bound_name(alias) not in unused]
+    if len(kept) == len(small.names):
+        return small
+    if not kept:
+        return None
+    kept[-1] = kept[-1].with_changes(comma=small.names[-1].comma)
+    return small.with_changes(names=kept)
+
+
+def drop_unused_imports(module: cst.Module, changes: Sequence[TextEdit | Replace]) -> tuple[TextEdit | Replace, ...]:
+    """``changes`` plus the removal of every module-level import they leave unused: a name that was used
+    before the changes and is not after them (names unused before are left alone; `__all__` keeps all)."""
+    replaced = [c for c in changes if isinstance(c, Replace)]
+    before = _uses([module])
+    after = before - _uses([c.old for c in replaced]) + _uses([n for c in replaced for n in _new_nodes(c)])
+    unused = {name for name in before if after[name] <= 0}
+    if not unused or "__all__" in before:
+        return tuple(changes)
+    edited: dict[int, cst.BaseStatement | None] = {}
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            body = [kept for small in statement.body if (kept := _without(small, unused)) is not None]
+            if body != list(statement.body):
+                edited[id(statement)] = statement.with_changes(body=body) if body else None
+    merged: list[TextEdit | Replace] = []
+    for change in changes:
+        if isinstance(change, Replace) and isinstance(change.new, cst.FlattenSentinel) and id(change.old) in edited:
+            nodes = list(change.new.nodes)
+            at = nodes.index(change.old)  # type: ignore[arg-type]
+            rewritten = edited.pop(id(change.old))
+            if rewritten is not None:
+                nodes[at] = rewritten
+            else:
+                del nodes[at]
+                if at < len(nodes):
+                    nodes[at] = with_leading_lines(nodes[at], leading_lines(change.old))  # type: ignore[arg-type]
+            change = Replace(change.old, cst.FlattenSentinel(nodes))
+        elif isinstance(change, Replace) and id(change.old) in edited:
+            edited.pop(id(change.old))  # the change rewrites the import itself: leave it as the rule wrote it
+        merged.append(change)
+    for statement in module.body:
+        if id(statement) in edited:
+            rewritten = edited[id(statement)]
+            merged.append(Replace(statement, cst.RemovalSentinel.REMOVE if rewritten is None else rewritten))
+    return tuple(merged)

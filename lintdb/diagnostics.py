@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+INVALID_SYNTAX = "invalid-syntax"  # ruff's code and name for a file that does not parse
+
 
 class Applicability(enum.IntEnum):
     """How sure a fix is, with ruff's three levels; higher means safer."""
@@ -60,3 +62,8 @@ class Diagnostic:
     fix: Fix | None = None
     url: str = ""
     filename: str = field(default="", compare=False)
+
+    @property
+    def is_syntax_error(self) -> bool:
+        """A file that does not parse: no rule, no fix, no `noqa` row or documentation URL."""
+        return self.code == INVALID_SYNTAX

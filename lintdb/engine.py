@@ -27,6 +27,15 @@ class SourceError(Exception):
     """A file that cannot be linted (syntax error, undecodable); the message is one line."""
 
 
+class InvalidSyntax(SourceError):
+    """LibCST cannot parse the text; ``row`` and ``column`` (1-based) are where it stopped."""
+
+    def __init__(self, message: str, row: int, column: int) -> None:
+        super().__init__(message)
+        self.row = row
+        self.column = column
+
+
 @dataclass(frozen=True)
 class FileSettings:
     """What applies to one file: enabled rules, their options, and fix policy."""
@@ -54,7 +63,11 @@ def parse(text: str) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        raise SourceError(f"{error.raw_line}:{error.raw_column + 1}: syntax error: {error.message}") from None
+        raise InvalidSyntax(
+            f"{error.raw_line}:{error.raw_column + 1}: syntax error: {error.message}",
+            error.raw_line,
+            error.raw_column + 1,
+        ) from None
     except (RecursionError, ValueError) as error:
         raise SourceError(f"cannot parse: {error}") from None
 

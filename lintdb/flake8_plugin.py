@@ -1,7 +1,10 @@
 """The flake8 plugin (entry point `LDB`): the same engine, reporting through flake8.
 
 flake8 does its own `# noqa`, `--select`/`--ignore` and `per-file-ignores`, so lintdb's suppression
-handling (and LDB900) is off here. Fixable findings say which `lintdb check` command fixes them.
+handling (and LDB900) is off here. Rule options come from the `[tool.lintdb]` configuration closest
+to the working directory (pyproject.toml, lintdb.toml, .lintdb.toml: set once for both front ends);
+flake8's `--lintdb-…` options, on its command line or in its config, override them. Fixable findings
+say which `lintdb check` command fixes them.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import argparse
 import ast
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from lintdb import __version__
+from lintdb.config import ConfigError, ConfigResolver
 from lintdb.diagnostics import Applicability
 from lintdb.engine import FileSettings, SourceError, lint_source
 from lintdb.rule import RuleOptions
@@ -36,28 +41,28 @@ class LintdbChecker:
         """Rule options, settable as `--lintdb-…` or in flake8's config files."""
         manager.add_option(
             "--lintdb-pgbouncer-hosts",
-            default="",
+            default=None,
             parse_from_config=True,
             comma_separated_list=True,
             help="Hosts that are PgBouncer (LDB201).",
         )
         manager.add_option(
             "--lintdb-alembic-dialects",
-            default="",
+            default=None,
             parse_from_config=True,
             comma_separated_list=True,
             help="Dialects your migrations target (LDB303).",
         )
         manager.add_option(
             "--lintdb-alembic-env-fix",
-            default="commit",
+            default=None,
             parse_from_config=True,
             choices=("commit", "autocommit"),
             help="The fix LDB301 suggests.",
         )
         manager.add_option(
             "--lintdb-async-session-expire-on-commit",
-            default="true",
+            default=None,
             parse_from_config=True,
             choices=("true", "false"),
             help="Whether an AsyncSession of unknown factory expires on commit (LDB207).",
@@ -66,14 +71,23 @@ class LintdbChecker:
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
-        """Carry flake8's option values into the rules."""
+        """The rule options of `[tool.lintdb]`, with flake8's `--lintdb-…` values (when given) on top."""
+        try:
+            configured = ConfigResolver({}).for_directory(Path.cwd()).options
+        except ConfigError as error:
+            raise SystemExit(f"lintdb: error: {error}") from None
+        hosts, dialects = options.lintdb_pgbouncer_hosts, options.lintdb_alembic_dialects
         cls.settings = FileSettings(
             _CODES,
             RuleOptions(
-                pgbouncer_hosts=tuple(h.lower() for h in options.lintdb_pgbouncer_hosts),
-                alembic_dialects=tuple(d.lower() for d in options.lintdb_alembic_dialects),
-                alembic_env_fix=options.lintdb_alembic_env_fix,
-                async_session_expire_on_commit=options.lintdb_async_session_expire_on_commit == "true",
+                pgbouncer_hosts=tuple(h.lower() for h in hosts) if hosts else configured.pgbouncer_hosts,
+                alembic_dialects=tuple(d.lower() for d in dialects) if dialects else configured.alembic_dialects,
+                alembic_env_fix=options.lintdb_alembic_env_fix or configured.alembic_env_fix,
+                async_session_expire_on_commit=(
+                    options.lintdb_async_session_expire_on_commit == "true"
+                    if options.lintdb_async_session_expire_on_commit
+                    else configured.async_session_expire_on_commit
+                ),
             ),
             honour_noqa=False,
         )

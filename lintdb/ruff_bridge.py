@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,32 @@ class RuffResult:
     sarif_runs: list[Any] = field(default_factory=list)
     diff: str = ""
     stderr: str = ""
+    fixed: dict[str, Counter[str]] = field(default_factory=dict)  # per file as ruff prints it
+    names: dict[str, str] = field(default_factory=dict)
+    would_fix: int = 0  # under `--diff`: what ruff's diff fixes, and the unsafe fixes it leaves out
+    hidden: int = 0
+
+
+_WOULD_FIX = re.compile(
+    r"\n?(?:Would fix (\d+) errors?|No errors would be fixed)"
+    r"(?: \((\d+) (?:additional )?fix(?:es)? available with `--unsafe-fixes`\))?\.\n\Z"
+)
+
+
+_CONCISE = ("--output-format", "concise")
+_FIXED_FILE = re.compile(r"^- (.+):$")
+_FIXED_CODE = re.compile(r"^ +(\d+) × (\S+) \((.+)\)$")
+
+
+def _fixes_listed(stdout: str, result: RuffResult) -> None:
+    """Read what ruff fixed from its `--show-fixes` listing (`- file:` then `    N × CODE (name)`)."""
+    current: Counter[str] | None = None
+    for line in stdout.splitlines():
+        if (file := _FIXED_FILE.match(line)) is not None:
+            current = result.fixed.setdefault(file.group(1), Counter())
+        elif current is not None and (code := _FIXED_CODE.match(line)) is not None:
+            current[code.group(2)] += int(code.group(1))
+            result.names[code.group(2)] = code.group(3)
 
 
 def _command() -> list[str]:
@@ -108,14 +136,19 @@ def _row_col(data: dict[str, int] | None) -> tuple[int, int]:
     return (data["row"], data["column"]) if data else (1, 1)
 
 
-def fix_with_ruff(args: argparse.Namespace, paths: list[str], unsafe: bool) -> RuffResult | None:
-    """Let ruff apply its fixes first (lintdb then checks the files as ruff left them); None when fine."""
+def fix_with_ruff(args: argparse.Namespace, paths: list[str], unsafe: bool) -> RuffResult:
+    """Let ruff apply its fixes first (lintdb then checks the files as ruff left them); what it fixed,
+    or exit code 2 and its error."""
     done = subprocess.run(
-        [*_command(), "check", *_flags(args, True, unsafe), "--output-format", "concise", "--quiet", *paths],
+        [*_command(), "check", *_flags(args, True, unsafe), "--show-fixes", "--quiet", *_CONCISE, *paths],
         capture_output=True,
         text=True,
     )
-    return RuffResult(exit_code=2, stderr=done.stderr) if done.returncode == 2 else None
+    if done.returncode == 2:
+        return RuffResult(exit_code=2, stderr=done.stderr)
+    result = RuffResult()
+    _fixes_listed(done.stdout, result)
+    return result
 
 
 def report_with_ruff(args: argparse.Namespace, paths: list[str], unsafe: bool, sarif: bool) -> RuffResult:
@@ -124,7 +157,12 @@ def report_with_ruff(args: argparse.Namespace, paths: list[str], unsafe: bool, s
         done = subprocess.run(
             [*_command(), "check", *_flags(args, False, unsafe), *paths], capture_output=True, text=True
         )
-        return RuffResult(exit_code=done.returncode, diff=done.stdout, stderr=done.stderr)
+        result = RuffResult(exit_code=done.returncode, diff=done.stdout, stderr=done.stderr)
+        closing = _WOULD_FIX.search(done.stdout)
+        if closing is not None:  # lintdb prints one closing line for both tools
+            result.diff = done.stdout[: closing.start()]
+            result.would_fix, result.hidden = int(closing.group(1) or 0), int(closing.group(2) or 0)
+        return result
     flags = [f for f in _flags(args, False, unsafe) if f != "--exit-non-zero-on-fix"]
     done = subprocess.run(
         [*_command(), "check", *flags, "--output-format", "sarif" if sarif else "json", *paths],

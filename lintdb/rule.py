@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, ClassVar
 import libcst as cst
 
 from lintdb.diagnostics import Applicability
+from lintdb.docs import rule_url
 
 if TYPE_CHECKING:
     from lintdb.model import SemanticModel
-
-DOCS_URL = "https://lintdb.dev/rules/{name}"
 
 
 @dataclass(frozen=True)
@@ -179,8 +178,8 @@ class LintRule(cst.BatchableCSTVisitor):
 
     @classmethod
     def url(cls) -> str:
-        """The rule's documentation page."""
-        return DOCS_URL.format(name=cls.NAME)
+        """The rule's documentation page (docs/rules/, under the default base URL)."""
+        return rule_url(cls.CODE, cls.NAME)
 
     @classmethod
     def documentation(cls) -> str:

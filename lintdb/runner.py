@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +12,11 @@ from pathlib import Path
 from lintdb.cache import Cache
 from lintdb.config import ConfigResolver, Settings
 from lintdb.diagnostics import Applicability, Diagnostic
-from lintdb.engine import FileSettings, SourceError, lint_file_text, lint_source
+from lintdb.engine import FileSettings, InvalidSyntax, SourceError, lint_file_text, lint_source
 from lintdb.fileio import read_source, write_source
 from lintdb.noqa import parse_suppressions
 from lintdb.source import SourceText
+from lintdb.syntax import syntax_diagnostic
 
 POOL_THRESHOLD = 40
 
@@ -73,6 +74,8 @@ def check_text(path: Path, text: str, settings: FileSettings, mode: Mode) -> Out
     """Lint (or fix) one text in memory."""
     try:
         result = lint_file_text(text, settings, mode.fix)
+    except InvalidSyntax as error:
+        return Outcome(path, [syntax_diagnostic(text, error)], text, text)
     except SourceError as error:
         return Outcome(path, text=text, original=text, errors=[str(error)])
     outcome = Outcome(path, result.diagnostics, result.text, text, fixed=result.fixed, errors=result.errors)
@@ -97,8 +100,25 @@ def check_file(job: tuple[Path, FileSettings, Mode]) -> Outcome:
     return outcome
 
 
-def check_paths(files: list[Path], resolver: ConfigResolver, mode: Mode, use_cache: bool) -> list[Outcome]:
-    """Check files, skipping those the cache knows are clean; a process pool only for long lists."""
+def _counted(
+    results: Iterable[Outcome], done: int, total: int, progress: Callable[[int, int], None] | None
+) -> Iterator[Outcome]:
+    for outcome in results:
+        done += 1
+        if progress is not None:
+            progress(done, total)
+        yield outcome
+
+
+def check_paths(
+    files: list[Path],
+    resolver: ConfigResolver,
+    mode: Mode,
+    use_cache: bool,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Outcome]:
+    """Check files, skipping those the cache knows are clean; a process pool only for long lists.
+    ``progress(done, total)`` is called as each file is done."""
     caches: dict[Settings, Cache] = {}
     jobs: list[tuple[Path, FileSettings, Mode]] = []
     owners: dict[Path, Cache] = {}
@@ -117,9 +137,9 @@ def check_paths(files: list[Path], resolver: ConfigResolver, mode: Mode, use_cac
     workers = min(os.cpu_count() or 1, max(1, len(jobs) // POOL_THRESHOLD))
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(check_file, jobs, chunksize=8))
+            results = list(_counted(pool.map(check_file, jobs, chunksize=8), len(outcomes), len(files), progress))
     else:
-        results = [check_file(job) for job in jobs]
+        results = list(_counted(map(check_file, jobs), len(outcomes), len(files), progress))
     for outcome in results:
         cache_of = owners.get(outcome.path)
         if cache_of is not None:

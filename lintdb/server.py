@@ -14,8 +14,9 @@ from lintdb import __version__
 from lintdb.api import check_source, fix_text
 from lintdb.config import ConfigError
 from lintdb.diagnostics import Applicability, Diagnostic, Edit
-from lintdb.engine import SourceError
+from lintdb.engine import InvalidSyntax, SourceError
 from lintdb.source import SourceText
+from lintdb.syntax import syntax_diagnostic
 
 DEBOUNCE_SECONDS = 0.3
 FIX_ALL = "source.fixAll.lintdb"
@@ -44,26 +45,30 @@ def _lint(text: str, uri: str) -> tuple[SourceText, list[Diagnostic]]:
     source = SourceText(text)
     try:
         return source, check_source(text, _path(uri))
+    except InvalidSyntax as error:
+        return source, [syntax_diagnostic(text, error)]
     except (SourceError, ConfigError):
         return source, []
+
+
+def _lsp_diagnostic(source: SourceText, d: Diagnostic) -> lsp.Diagnostic:
+    return lsp.Diagnostic(
+        range=_range(source, d.start, d.end),
+        message=d.message,
+        severity=lsp.DiagnosticSeverity.Error if d.is_syntax_error else lsp.DiagnosticSeverity.Warning,
+        code=d.code,
+        code_description=lsp.CodeDescription(href=d.url) if d.url else None,
+        source="lintdb",
+    )
 
 
 def _publish(uri: str) -> None:
     document = server.workspace.get_text_document(uri)
     source, diagnostics = _lint(document.source, uri)
-    items = [
-        lsp.Diagnostic(
-            range=_range(source, d.start, d.end),
-            message=d.message,
-            severity=lsp.DiagnosticSeverity.Warning,
-            code=d.code,
-            code_description=lsp.CodeDescription(href=d.url) if d.url else None,
-            source="lintdb",
-        )
-        for d in diagnostics
-    ]
     server.text_document_publish_diagnostics(
-        lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=document.version)
+        lsp.PublishDiagnosticsParams(
+            uri=uri, diagnostics=[_lsp_diagnostic(source, d) for d in diagnostics], version=document.version
+        )
     )
 
 
@@ -127,6 +132,7 @@ def code_action(params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
             lsp.CodeAction(
                 title=f"{d.code}: {d.fix.title}{unsafe}",
                 kind=lsp.CodeActionKind.QuickFix,
+                diagnostics=[_lsp_diagnostic(source, d)],
                 is_preferred=d.fix.applicability == Applicability.SAFE,
                 edit=lsp.WorkspaceEdit(changes={uri: _text_edits(source, d.fix.edits)}),
             )
@@ -134,9 +140,13 @@ def code_action(params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
     if any(d.fix and d.fix.edits and d.fix.applicability == Applicability.SAFE for d in diagnostics):
         fixed = fix_text(source.text, _path(uri))
         whole = lsp.TextEdit(range=_range(source, 0, len(source.text)), new_text=fixed)
+        safe = [d for d in diagnostics if d.fix and d.fix.edits and d.fix.applicability == Applicability.SAFE]
         actions.append(
             lsp.CodeAction(
-                title="lintdb: fix all safe fixes", kind=FIX_ALL, edit=lsp.WorkspaceEdit(changes={uri: [whole]})
+                title="lintdb: fix all safe fixes",
+                kind=FIX_ALL,
+                diagnostics=[_lsp_diagnostic(source, d) for d in safe],
+                edit=lsp.WorkspaceEdit(changes={uri: [whole]}),
             )
         )
     return actions

@@ -56,3 +56,18 @@ def test_flake8_rule_options_from_config(tmp_path: Path) -> None:
     write(tmp_path, ".flake8", "[flake8]\nlintdb-alembic-dialects = postgresql\n")
     assert flake8("--select", "LDB", ".", cwd=tmp_path).returncode == 0
     assert flake8("--select", "LDB", "--lintdb-alembic-dialects", "sqlite", ".", cwd=tmp_path).returncode == 1
+
+
+def test_flake8_reads_tool_lintdb_and_its_own_options_override(tmp_path: Path) -> None:
+    write(tmp_path, "versions/0002.py", MIGRATION)
+    write(tmp_path, "pyproject.toml", '[tool.lintdb]\nalembic-dialects = ["postgresql"]\n')
+    assert flake8("--select", "LDB", ".", cwd=tmp_path).returncode == 0, "[tool.lintdb] was not read"
+    assert "LDB303" in flake8("--select", "LDB", "--lintdb-alembic-dialects", "sqlite", ".", cwd=tmp_path).stdout
+    write(tmp_path, ".flake8", "[flake8]\nlintdb-alembic-dialects = sqlite\n")
+    assert "LDB303" in flake8("--select", "LDB", ".", cwd=tmp_path).stdout, "flake8's config overrides"
+    (tmp_path / ".flake8").unlink()
+    write(tmp_path, "lintdb.toml", 'alembic-dialects = ["sqlite"]\n')
+    assert "LDB303" in flake8("--select", "LDB", ".", cwd=tmp_path).stdout, "lintdb.toml is closer than pyproject"
+    write(tmp_path, "lintdb.toml", "no-such-key = 1\n")
+    broken = flake8("--select", "LDB", ".", cwd=tmp_path)
+    assert broken.returncode != 0 and "lintdb: error:" in broken.stderr and "no-such-key" in broken.stderr

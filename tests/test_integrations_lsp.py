@@ -63,6 +63,9 @@ async def _session(tmp_path: Path) -> None:
             and quick.edit
             and quick.edit.changes
         )
+        assert quick.diagnostics is not None and [(d.code, d.range.start.line) for d in quick.diagnostics] == [
+            ("LDB103", 1)
+        ], "a quick fix names the diagnostic it fixes"
         [edit] = quick.edit.changes[uri]
         assert (edit.range.start.line, edit.range.start.character, edit.range.end.character, edit.new_text) == (
             1,
@@ -82,6 +85,17 @@ async def _session(tmp_path: Path) -> None:
         )
         second = await asyncio.wait_for(published.get(), 30)
         assert (second.version, list(second.diagnostics)) == (2, [])
+
+        client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                lsp.VersionedTextDocumentIdentifier(uri=uri, version=3),
+                [lsp.TextDocumentContentChangeWholeDocument(text="def f(:\n    pass\n")],
+            )
+        )
+        third = await asyncio.wait_for(published.get(), 30)
+        assert [
+            (d.code, d.severity, d.range.start.line, d.range.start.character, d.message) for d in third.diagnostics
+        ] == [("invalid-syntax", lsp.DiagnosticSeverity.Error, 0, 6, "Invalid syntax")]
     finally:
         await asyncio.wait_for(client.shutdown_async(None), 10)
         client.exit(None)

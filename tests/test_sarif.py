@@ -137,7 +137,7 @@ def test_sarif_structure_rules_and_fixes(lintdb, tmp_path: Path) -> None:
     assert run["results"][0]["ruleId"] in rule_ids
     ldb103 = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "LDB103")
     assert (
-        ldb103["helpUri"] == "https://lintdb.dev/rules/sql-in-list-parameter"
+        ldb103["helpUri"] == "https://github.com/lintdb/lintdb/blob/main/docs/rules/LDB103-sql-in-list-parameter.md"
         and "## Why is this bad?" in ldb103["help"]["text"]
     )
     assert (

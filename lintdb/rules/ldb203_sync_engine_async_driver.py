@@ -6,7 +6,7 @@ import re
 
 import libcst as cst
 
-from lintdb.cst_fixes import add_import, imported_name
+from lintdb.cst_fixes import add_import, drop_unused_imports, imported_name
 from lintdb.cst_helpers import call_arg
 from lintdb.diagnostics import Applicability
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
@@ -99,7 +99,7 @@ class SyncEngineAsyncDriver(LintRule):
         Invalid(
             engine_example("create_engine"),
             positions=[(6, 10)],
-            fixed=engine_example("create_async_engine", extra_import=ASYNC_IMPORT),
+            fixed=engine_example("create_async_engine", imports="text", extra_import=ASYNC_IMPORT),
             applicability=Applicability.UNSAFE,
         ),
         Invalid(
@@ -111,7 +111,6 @@ class SyncEngineAsyncDriver(LintRule):
             """,
             positions=[(4, 10)],
             fixed="""
-            import sqlalchemy as sa
             from sqlalchemy.ext.asyncio import create_async_engine as make_engine
 
             engine = make_engine("sqlite+aiosqlite:///app.db")
@@ -169,7 +168,11 @@ class SyncEngineAsyncDriver(LintRule):
             changes = [Replace(node.func, cst.Name(local))]
             if anchor is not None:
                 changes.append(add_import(anchor, f"from sqlalchemy.ext.asyncio import {factory}"))
-            fix = FixSpec(tuple(changes), Applicability.UNSAFE, f"Use `{factory}` (callers must `await`)")
+            fix = FixSpec(
+                drop_unused_imports(self.module, changes),
+                Applicability.UNSAFE,
+                f"Use `{factory}` (callers must `await`)",
+            )
         self.report(
             node,
             f"`+{driver}` is an asyncio driver: this sync engine raises "
