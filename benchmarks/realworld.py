@@ -265,11 +265,13 @@ def run_lintdb(root: Path, targets: list[Path]) -> tuple[list[Reported], list[st
     return found, [line for line in result.stderr.splitlines() if line.strip()]
 
 
-def candidates(tree: Path) -> dict[str, list[str]]:
-    """Every file lintdb would check under ``tree`` whose prefilter lets some rule through: path -> codes."""
+def candidates(tree: Path) -> tuple[dict[str, list[str]], int]:
+    """Every file lintdb would check under ``tree`` whose prefilter lets some rule through (path -> codes),
+    and how many files it would check."""
     codes = frozenset(RULES_BY_CODE)
     found = {}
-    for file in discover([tree], ConfigResolver({"respect-gitignore": False}, None, True), None):
+    files = list(discover([tree], ConfigResolver({"respect-gitignore": False}, None, True), None))
+    for file in files:
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -277,7 +279,7 @@ def candidates(tree: Path) -> dict[str, list[str]]:
         triggered = candidate_codes(text, codes)
         if triggered:
             found[file.relative_to(tree).as_posix()] = triggered
-    return found
+    return found, len(files)
 
 
 # --- matching ---------------------------------------------------------------------------------------------
@@ -303,6 +305,7 @@ class Outcome:
     stale: list[str] = field(default_factory=list)
     lists: dict[str, list[str]] = field(default_factory=lambda: {"false-positive": [], "missed": []})
     files: int = 0
+    checked: int = 0
 
     def tally(self, code: str) -> Tally:
         return self.tallies.setdefault(code, Tally())
@@ -392,7 +395,9 @@ def check(ledger: Ledger, git: Path, outcome: Outcome) -> list[str]:
             )
             for p in ledger.pairs
         }
-        compare(ledger, head, pairs, candidates(root / ledger.commit), outcome)
+        files, checked = candidates(root / ledger.commit)
+        compare(ledger, head, pairs, files, outcome)
+        outcome.checked += checked
     return errors
 
 
@@ -428,7 +433,7 @@ def draft(repository: str, git: Path) -> str:
         root = Path(temporary).resolve()
         extract(git, commit, root)
         reported, errors = run_lintdb(root, [root])
-        files = candidates(root)
+        files, _ = candidates(root)
     lines = ["[repository]", f'name = "{repository}"', f'commit = "{commit}"', 'uses = ["TODO"]', 'why = "TODO"']
     lines += [f"# lintdb: {e}" for e in errors]
     for r in sorted(reported, key=lambda r: (r.path, r.line, r.code)):
@@ -478,7 +483,10 @@ def main(argv: list[str] | None = None) -> int:
         checked.append(ledger.name)
         for error in errors:
             print(f"{ledger.name}: lintdb: {error}")
-    print(f"{len(checked)} repositories, {outcome.files} candidate files (prefilter let through) at the ledger commits")
+    print(
+        f"{len(checked)} repositories, {outcome.checked} Python files checked at the ledger commits, "
+        f"{outcome.files} of them let through by the prefilter"
+    )
     print(*table(outcome), sep="\n")
     for title, key in (("False positives", "false-positive"), ("Missed bugs", "missed")):
         print(f"\n{title} ({len(outcome.lists[key])}):")

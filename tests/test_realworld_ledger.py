@@ -6,7 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.realworld import LEDGER, file_name, load, problems, tomllib
+from benchmarks.realworld import (
+    LEDGER,
+    Candidate,
+    Finding,
+    Ledger,
+    Outcome,
+    Pair,
+    Reported,
+    compare,
+    file_name,
+    load,
+    problems,
+    tomllib,
+)
 
 LEDGERS = sorted(LEDGER.glob("*.toml"))
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -100,3 +113,42 @@ def test_a_duplicate_entry_is_caught() -> None:
 def test_a_missing_key_is_caught() -> None:
     found = _problems(GOOD.replace('why = "IN $1 can never run"\n', "", 1))
     assert found == ["someone__service.toml [[finding]] #1: missing why"]
+
+
+def test_compare_counts_verdicts_and_reports_stale_entries() -> None:
+    ledger = Ledger(
+        "someone/service",
+        COMMIT,
+        ["asyncpg"],
+        "a service",
+        [
+            Finding("a.py", 1, "LDB103", "real-bug", "IN $1"),
+            Finding("a.py", 5, "LDB105", "false-positive", "a record_class row"),
+            Finding("b.py", 2, "LDB104", "missed-bug", "cursor outside a transaction"),
+            Finding("c.py", 3, "LDB202", "real-bug", "only one cache"),
+        ],
+        [Candidate("d.py", "clean", "SQL parses"), Candidate("gone.py", "clean", "was a candidate")],
+        [Pair("e.py", COMMIT, COMMIT[::-1], "LDB103", 4, "fixed IN $1")],
+    )
+    reported = [
+        Reported("a.py", 1, "LDB103", "m"),
+        Reported("a.py", 5, "LDB105", "m"),
+        Reported("f.py", 9, "LDB201", "m"),
+    ]
+    outcome = Outcome()
+    pair = ledger.pairs[0]
+    compare(ledger, reported, {pair: (True, False)}, {"d.py": ["LDB107"], "new.py": ["LDB105"]}, outcome)
+    ldb103, ldb202, ldb201 = outcome.tally("LDB103"), outcome.tally("LDB202"), outcome.tally("LDB201")
+    assert (ldb103.reported, ldb103.real, ldb103.known, ldb103.found) == (1, 1, 2, 2)
+    assert (outcome.tally("LDB105").false, outcome.tally("LDB104").known, outcome.tally("LDB104").found) == (1, 1, 0)
+    assert (ldb202.known, ldb202.found, ldb201.untriaged) == (1, 0, 1)
+    assert outcome.stale == [
+        "someone/service f.py:9 LDB201: reported, not in the ledger (m)",
+        "someone/service c.py:3 LDB202: real-bug in the ledger, no longer reported",
+        "someone/service new.py: a candidate (LDB105) not in the ledger",
+        "someone/service gone.py: a [[candidate]] the prefilter no longer lets through",
+    ]
+    assert [line.split(":")[0] for line in outcome.lists["missed"]] == [
+        "someone/service b.py",
+        "someone/service c.py",
+    ]
