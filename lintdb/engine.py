@@ -4,6 +4,7 @@ triggered rules, suppressions, LDB900, and the fix loop."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -221,6 +222,20 @@ def _crash_errors(crashes: dict[str, str], errors: list[str] | None) -> list[Dia
     return []
 
 
+def candidate_codes(text: str, codes: Collection[str], lowered: str | None = None) -> list[str]:
+    """The sorted codes among ``codes`` whose rules would parse ``text``: their text trigger fires, and still
+    fires with the docstrings left out (LDB900 is never among them: it judges `noqa` comments after the others).
+    ``lowered`` is the text in lower case, computed here when not given."""
+    lowered = text.lower() if lowered is None else lowered
+    rules = [RULES_BY_CODE[c] for c in sorted(codes) if c != UNUSED_NOQA]
+    triggered = [r for r in rules if r.triggered(text, lowered)]
+    if triggered:
+        code = without_docstrings(text)
+        code_lowered = lowered if code is text else code.lower()
+        triggered = [r for r in triggered if r.triggered(code, code_lowered)]
+    return [r.CODE for r in triggered]
+
+
 def lint_source(text: str, settings: FileSettings, errors: list[str] | None = None) -> list[Diagnostic]:
     """Every unsuppressed diagnostic of one source text, sorted by position.
 
@@ -228,13 +243,8 @@ def lint_source(text: str, settings: FileSettings, errors: list[str] | None = No
     triggers on is never parsed. Raises SourceError for text LibCST cannot parse. A rule that crashes is reported in
     ``errors`` (raised as SourceError when ``errors`` is None) and the other rules' findings are kept.
     """
-    rules = [RULES_BY_CODE[c] for c in sorted(settings.codes) if c != UNUSED_NOQA]
     lowered = text.lower()
-    triggered = [r for r in rules if r.triggered(text, lowered)]
-    if triggered:
-        code = without_docstrings(text)
-        code_lowered = lowered if code is text else code.lower()
-        triggered = [r for r in triggered if r.triggered(code, code_lowered)]
+    triggered = [RULES_BY_CODE[c] for c in candidate_codes(text, settings.codes, lowered)]
     judge_noqa = UNUSED_NOQA in settings.codes and settings.honour_noqa and "LDB" in text and "noqa" in lowered
     if not triggered and not judge_noqa:
         return []
