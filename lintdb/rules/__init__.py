@@ -26,6 +26,7 @@ from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTab
 from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import (
     SqliteTransactionalDdlWithoutBegin,
 )
+from lintdb.rules.ldb307_add_not_null_column_without_default import AddNotNullColumnWithoutDefault
 from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
 
 RULES: tuple[type[LintRule], ...] = (
@@ -46,6 +47,7 @@ RULES: tuple[type[LintRule], ...] = (
     MigrationsAutocommit,
     BatchWithoutTmpTableGuard,
     SqliteTransactionalDdlWithoutBegin,
+    AddNotNullColumnWithoutDefault,
     UnusedNoqa,
 )
 RULES_BY_CODE: dict[str, type[LintRule]] = {rule.CODE: rule for rule in sorted(RULES, key=lambda r: r.CODE)}
