@@ -27,6 +27,7 @@ from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import (
     SqliteTransactionalDdlWithoutBegin,
 )
 from lintdb.rules.ldb307_add_not_null_column_without_default import AddNotNullColumnWithoutDefault
+from lintdb.rules.ldb308_alembic_command_in_event_loop import AlembicCommandInEventLoop
 from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
 
 RULES: tuple[type[LintRule], ...] = (
@@ -48,6 +49,7 @@ RULES: tuple[type[LintRule], ...] = (
     BatchWithoutTmpTableGuard,
     SqliteTransactionalDdlWithoutBegin,
     AddNotNullColumnWithoutDefault,
+    AlembicCommandInEventLoop,
     UnusedNoqa,
 )
 RULES_BY_CODE: dict[str, type[LintRule]] = {rule.CODE: rule for rule in sorted(RULES, key=lambda r: r.CODE)}
