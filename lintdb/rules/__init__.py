@@ -26,6 +26,7 @@ from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTab
 from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import (
     SqliteTransactionalDdlWithoutBegin,
 )
+from lintdb.rules.ldb305_enum_type_not_dropped import EnumTypeNotDropped
 from lintdb.rules.ldb307_add_not_null_column_without_default import AddNotNullColumnWithoutDefault
 from lintdb.rules.ldb308_alembic_command_in_event_loop import AlembicCommandInEventLoop
 from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
@@ -48,6 +49,7 @@ RULES: tuple[type[LintRule], ...] = (
     MigrationsAutocommit,
     BatchWithoutTmpTableGuard,
     SqliteTransactionalDdlWithoutBegin,
+    EnumTypeNotDropped,
     AddNotNullColumnWithoutDefault,
     AlembicCommandInEventLoop,
     UnusedNoqa,

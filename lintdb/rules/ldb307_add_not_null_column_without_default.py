@@ -7,11 +7,11 @@ import re
 import libcst as cst
 from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
+from lintdb.alembic_ops import COLUMN, batch_method, batch_table, is_op, name_text, resolved
 from lintdb.cst_helpers import call_arg, string_value
 from lintdb.flow import calls_in, walk
 from lintdb.rule import Invalid, LintRule, Valid
 
-COLUMN = frozenset({"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.sql.schema.Column"})
 # Column arguments that make the database fill the new column itself.
 GENERATED = frozenset(
     f"sqlalchemy.{where}{name}" for where in ("", "schema.", "sql.schema.") for name in ("Identity", "Computed")
@@ -193,26 +193,22 @@ class AddNotNullColumnWithoutDefault(LintRule):
         batches: dict[str, str] = {}
         found: list[tuple[cst.Call, str, cst.BaseExpression]] = []
         for step in walk(node.body.body if isinstance(node.body, cst.IndentedBlock) else ()):
-            if isinstance(step.statement, cst.With):
-                self._batch(step.statement, batches)
+            batch = batch_table(self, step.statement) if isinstance(step.statement, cst.With) else None
+            if batch is not None:
+                batches[batch[0]] = batch[1]
             for call in calls_in(step.statement):
-                if self._is_op(call, "create_table"):
+                if is_op(self, call, "create_table"):
                     table_arg = call_arg(call, 0, "table_name")
                     if table_arg is not None:
-                        created.add(self._text(table_arg.value))
-                elif self._is_op(call, "add_column"):
+                        created.add(name_text(self, table_arg.value))
+                elif is_op(self, call, "add_column"):
                     table_arg, column_arg = call_arg(call, 0, "table_name"), call_arg(call, 1, "column")
                     if table_arg is not None and column_arg is not None:
-                        found.append((call, self._text(table_arg.value), column_arg.value))
-                elif (
-                    isinstance(call.func, cst.Attribute)
-                    and call.func.attr.value == "add_column"
-                    and isinstance(call.func.value, cst.Name)
-                    and call.func.value.value in batches
-                ):
+                        found.append((call, name_text(self, table_arg.value), column_arg.value))
+                elif (table := batch_method(call, batches, "add_column")) is not None:
                     column_arg = call_arg(call, 0, "column")
                     if column_arg is not None:
-                        found.append((call, batches[call.func.value.value], column_arg.value))
+                        found.append((call, table, column_arg.value))
         for call, table, column_expr in found:
             column = self._column_name(column_expr)
             if table not in created and column is not None:
@@ -224,36 +220,9 @@ class AddNotNullColumnWithoutDefault(LintRule):
                     "or add it nullable, backfill it, then `alter_column(..., nullable=False)`",
                 )
 
-    def _is_op(self, call: cst.Call, name: str) -> bool:
-        return f"alembic.op.{name}" in self.qualified(call.func)
-
-    def _batch(self, node: cst.With, batches: dict[str, str]) -> None:
-        item = node.items[0]
-        call = item.item
-        if (
-            isinstance(call, cst.Call)
-            and self._is_op(call, "batch_alter_table")
-            and item.asname is not None
-            and isinstance(item.asname.name, cst.Name)
-        ):
-            table_arg = call_arg(call, 0, "table_name")
-            if table_arg is not None:
-                batches[item.asname.name.value] = self._text(table_arg.value)
-
-    def _resolved(self, expr: cst.BaseExpression) -> cst.BaseExpression:
-        if isinstance(expr, cst.Name):
-            return self.assigned_value(expr) or expr
-        return expr
-
-    def _text(self, expr: cst.BaseExpression) -> str:
-        """A table name: the string it holds, else its source text."""
-        resolved = self._resolved(expr)
-        value = string_value(resolved)
-        return value if value is not None else cst.Module([]).code_for_node(expr)
-
     def _column_name(self, expr: cst.BaseExpression) -> str | None:
         """The name of a NOT NULL column the database cannot fill, else None."""
-        column = self._resolved(expr)
+        column = resolved(self, expr)
         if not (isinstance(column, cst.Call) and self.qualified(column.func) & COLUMN):
             return None
         nullable, server_default = call_arg(column, None, "nullable"), call_arg(column, None, "server_default")

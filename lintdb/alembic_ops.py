@@ -1,0 +1,68 @@
+"""Reading Alembic migrations: `op.*` calls, batch blocks, and the SQL given to `op.execute`."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from lintdb.cst_helpers import call_arg, string_value
+from lintdb.rule import LintRule
+
+COLUMN = frozenset({"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.sql.schema.Column"})
+TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
+
+
+def is_op(rule: LintRule, call: cst.Call, name: str) -> bool:
+    """Whether a call is `alembic.op.<name>(...)` (under any import alias)."""
+    return f"alembic.op.{name}" in rule.qualified(call.func)
+
+
+def resolved(rule: LintRule, expr: cst.BaseExpression) -> cst.BaseExpression:
+    """What a name holds when one assignment tells, else the expression itself."""
+    if isinstance(expr, cst.Name):
+        return rule.assigned_value(expr) or expr
+    return expr
+
+
+def name_text(rule: LintRule, expr: cst.BaseExpression) -> str:
+    """A table or column name: the string it holds, else its source text."""
+    value = string_value(resolved(rule, expr))
+    return value if value is not None else cst.Module([]).code_for_node(expr)
+
+
+def batch_table(rule: LintRule, node: cst.With) -> tuple[str, str] | None:
+    """(alias, table) for `with op.batch_alter_table("<table>") as <alias>:`."""
+    item = node.items[0]
+    call = item.item
+    if (
+        isinstance(call, cst.Call)
+        and is_op(rule, call, "batch_alter_table")
+        and item.asname is not None
+        and isinstance(item.asname.name, cst.Name)
+    ):
+        table_arg = call_arg(call, 0, "table_name")
+        if table_arg is not None:
+            return item.asname.name.value, name_text(rule, table_arg.value)
+    return None
+
+
+def batch_method(call: cst.Call, batches: dict[str, str], name: str) -> str | None:
+    """The table of `<alias>.<name>(...)` on a batch alias in ``batches``."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value == name and isinstance(func.value, cst.Name):
+        return batches.get(func.value.value)
+    return None
+
+
+def execute_sql(rule: LintRule, call: cst.Call) -> str | None:
+    """The SQL text of `op.execute(...)`: a literal, `text("...")`, or a name assigned one; None when
+    the call is not `op.execute` or its SQL is not known."""
+    if not is_op(rule, call, "execute"):
+        return None
+    sql_arg = call_arg(call, 0, "sqltext")
+    if sql_arg is None:
+        return None
+    value = resolved(rule, sql_arg.value)
+    if isinstance(value, cst.Call) and rule.qualified(value.func) & TEXT:
+        text_arg = call_arg(value, 0, "text")
+        value = resolved(rule, text_arg.value) if text_arg else value
+    return string_value(value)
