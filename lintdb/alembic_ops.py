@@ -53,12 +53,33 @@ def batch_method(call: cst.Call, batches: dict[str, str], name: str) -> str | No
     return None
 
 
+def is_bind(rule: LintRule, expr: cst.BaseExpression) -> bool:
+    """Whether an expression is `op.get_bind()` (or a name assigned it)."""
+    value = resolved(rule, expr)
+    return isinstance(value, cst.Call) and is_op(rule, value, "get_bind")
+
+
+def on_bind(rule: LintRule, call: cst.Call) -> bool:
+    """Whether a call is `op.get_bind().execute(...)` or `.exec_driver_sql(...)`."""
+    func = call.func
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value in ("execute", "exec_driver_sql")
+        and is_bind(rule, func.value)
+    )
+
+
+def is_execute(rule: LintRule, call: cst.Call) -> bool:
+    """Whether a call runs SQL on the migration's connection (`op.execute`, or `execute` on its bind)."""
+    return is_op(rule, call, "execute") or on_bind(rule, call)
+
+
 def execute_sql(rule: LintRule, call: cst.Call) -> str | None:
-    """The SQL text of `op.execute(...)`: a literal, `text("...")`, or a name assigned one; None when
-    the call is not `op.execute` or its SQL is not known."""
-    if not is_op(rule, call, "execute"):
+    """The SQL text of `op.execute(...)` or `op.get_bind().execute(...)` / `.exec_driver_sql(...)`: a
+    literal, `text("...")`, or a name assigned one; None when the call is neither or its SQL is not known."""
+    if not is_execute(rule, call):
         return None
-    sql_arg = call_arg(call, 0, "sqltext")
+    sql_arg = call_arg(call, 0, "statement" if on_bind(rule, call) else "sqltext")
     if sql_arg is None:
         return None
     value = resolved(rule, sql_arg.value)
@@ -66,3 +87,18 @@ def execute_sql(rule: LintRule, call: cst.Call) -> str | None:
         text_arg = call_arg(value, 0, "text")
         value = resolved(rule, text_arg.value) if text_arg else value
     return string_value(value)
+
+
+def op_name(rule: LintRule, call: cst.Call) -> str | None:
+    """The local name of `alembic.op` in `op.x(...)` or `op.get_bind().x(...)`."""
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return None
+    inner = resolved(rule, func.value)
+    if isinstance(inner, cst.Call) and is_op(rule, inner, "get_bind"):
+        return op_name(rule, inner)
+    if isinstance(func.value, (cst.Name, cst.Attribute)) and any(
+        q.startswith("alembic.op.") for q in rule.qualified(func)
+    ):
+        return cst.Module([]).code_for_node(func.value)
+    return None

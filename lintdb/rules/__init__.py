@@ -27,6 +27,9 @@ from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import (
     SqliteTransactionalDdlWithoutBegin,
 )
 from lintdb.rules.ldb305_enum_type_not_dropped import EnumTypeNotDropped
+from lintdb.rules.ldb306_non_transactional_statement_in_migration import (
+    NonTransactionalStatementInMigration,
+)
 from lintdb.rules.ldb307_add_not_null_column_without_default import AddNotNullColumnWithoutDefault
 from lintdb.rules.ldb308_alembic_command_in_event_loop import AlembicCommandInEventLoop
 from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
@@ -50,6 +53,7 @@ RULES: tuple[type[LintRule], ...] = (
     BatchWithoutTmpTableGuard,
     SqliteTransactionalDdlWithoutBegin,
     EnumTypeNotDropped,
+    NonTransactionalStatementInMigration,
     AddNotNullColumnWithoutDefault,
     AlembicCommandInEventLoop,
     UnusedNoqa,

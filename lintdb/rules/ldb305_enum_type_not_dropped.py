@@ -10,7 +10,16 @@ import pglast
 from libcst.metadata import QualifiedNameProvider, ScopeProvider
 from pglast import enums
 
-from lintdb.alembic_ops import COLUMN, batch_method, batch_table, execute_sql, is_op, name_text, resolved
+from lintdb.alembic_ops import (
+    COLUMN,
+    batch_method,
+    batch_table,
+    execute_sql,
+    is_execute,
+    is_op,
+    name_text,
+    resolved,
+)
 from lintdb.cst_helpers import assigned_values, call_arg, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.flow import all_calls
@@ -420,7 +429,7 @@ class EnumTypeNotDropped(LintRule):
 
     def _dropped_type(self, call: cst.Call) -> set[str] | None:
         """The enum types a downgrade call drops; None when it may drop one lintdb cannot name."""
-        if is_op(self, call, "execute"):
+        if is_execute(self, call):
             sql = execute_sql(self, call)
             if sql is None:
                 return None
