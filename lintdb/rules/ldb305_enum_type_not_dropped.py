@@ -130,8 +130,9 @@ class EnumTypeNotDropped(LintRule):
     - `alembic-dialects`
 
     ## References
-    - [alembic#886: Enum type not dropped on downgrade](https://github.com/sqlalchemy/alembic/issues/886)
-    - [alembic#1347: autogenerate does not drop the PostgreSQL ENUM type in downgrade](https://github.com/sqlalchemy/alembic/issues/1347)
+    - [alembic#886: Migration downgrade doesn't drop type created by Enum](https://github.com/sqlalchemy/alembic/issues/886)
+    - [alembic#1347](https://github.com/sqlalchemy/alembic/issues/1347)
+    - [alembic#1612: Generated down migration does not properly drop `ENUM` types](https://github.com/sqlalchemy/alembic/issues/1612)
     - [SQLAlchemy: PostgreSQL ENUM types](https://docs.sqlalchemy.org/en/20/dialects/postgresql.html#enum-types)
     """
 

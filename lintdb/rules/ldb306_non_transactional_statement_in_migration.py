@@ -118,7 +118,6 @@ class NonTransactionalStatementInMigration(LintRule):
 
     ## References
     - [Alembic: `MigrationContext.autocommit_block`](https://alembic.sqlalchemy.org/en/latest/api/runtime.html#alembic.runtime.migration.MigrationContext.autocommit_block)
-    - [alembic#123: Support for CREATE INDEX CONCURRENTLY](https://github.com/sqlalchemy/alembic/issues/123)
     - [PostgreSQL: CREATE INDEX, Building Indexes Concurrently](https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY)
     - [PostgreSQL: ALTER TYPE ... ADD VALUE](https://www.postgresql.org/docs/current/sql-altertype.html)
     """

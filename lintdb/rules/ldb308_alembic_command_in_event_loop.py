@@ -107,8 +107,9 @@ class AlembicCommandInEventLoop(LintRule):
     without a fix.
 
     ## References
-    - [alembic#1353: asyncio.run() cannot be called from a running event loop](https://github.com/sqlalchemy/alembic/issues/1353)
-    - [alembic#869: Running migrations programmatically in an async app](https://github.com/sqlalchemy/alembic/discussions/869)
+    - [alembic#1353: Alembic can't run migrations in async mode if loop already exists](https://github.com/sqlalchemy/alembic/issues/1353)
+    - [alembic#869](https://github.com/sqlalchemy/alembic/issues/869)
+    - [alembic#1606: migrations during app startup with async engine](https://github.com/sqlalchemy/alembic/issues/1606)
     - [Alembic cookbook: Programmatic API use (connection sharing) with asyncio](https://alembic.sqlalchemy.org/en/latest/cookbook.html#programmatic-api-use-connection-sharing-with-asyncio)
     """
 
