@@ -107,6 +107,9 @@ class AddNotNullColumnWithoutDefault(LintRule):
         ),
         Valid(migration('    op.add_column("account", sa.Column("seq", sa.Integer, sa.Identity(), nullable=False))')),
         Valid(
+            migration('    op.add_column("account", sa.Column("ref", sa.Integer, primary_key=True, nullable=False))')
+        ),
+        Valid(
             migration("""\
     with op.batch_alter_table("account") as batch_op:
         batch_op.add_column(sa.Column("email", sa.String(255), server_default="", nullable=False))""")
@@ -232,6 +235,8 @@ class AddNotNullColumnWithoutDefault(LintRule):
             isinstance(server_default.value, cst.Name) and server_default.value.value == "None"
         ):
             return None
+        if any(a.star == "**" for a in column.args) or call_arg(column, None, "primary_key") is not None:
+            return None  # options lintdb cannot see, or a key column (an Integer key becomes SERIAL)
         if any(isinstance(a.value, cst.Call) and self.qualified(a.value.func) & GENERATED for a in column.args):
             return None
         name_arg = call_arg(column, 0, "name")
