@@ -76,28 +76,3 @@ def with_leading_lines(statement: cst.BaseStatement, lines: Sequence[cst.EmptyLi
 def python_string(text: str) -> str:
     """A double-quoted Python string literal for any text (JSON's escapes are valid Python escapes)."""
     return json.dumps(text, ensure_ascii=False)
-
-
-class _Assignments(cst.CSTVisitor):
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
-        self.values: list[cst.BaseExpression] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if any(isinstance(t.target, cst.Name) and t.target.value == self.name for t in node.targets):
-            self.values.append(node.value)
-
-
-def assigned_values(body: cst.CSTNode, name: str) -> list[cst.BaseExpression]:
-    """The values `name = value` assigns in a module or a function body, in order (the bodies of
-    nested functions and classes are their own scopes and are left out)."""
-    finder = _Assignments(name)
-    body.visit(finder)
-    return finder.values

@@ -1,36 +1,13 @@
-"""Where a database URL in code points: its text (through constants and `os.environ.get` defaults)
-and what the host and port say about it (PgBouncer or not)."""
+"""What a database URL says: its query parameters, and whether its host and port are PgBouncer's.
+(The URL's text comes from the semantic model: `model.text_of`.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
-import libcst as cst
-
-from lintdb.cst_helpers import call_arg, string_value
-
-ENVIRON_GETTERS = frozenset({"os.environ.get", "os.getenv"})
 PGBOUNCER_PORT = 6432
 PGBOUNCER_HOST_WORDS = ("pgbouncer", "pooler")
-
-
-Resolve = Callable[[cst.Name], "cst.BaseExpression | None"]
-
-
-def url_text(
-    node: cst.BaseExpression | None, resolve: Resolve, qualified: Callable[[cst.CSTNode], set[str]], depth: int = 0
-) -> str | None:
-    """The URL a literal holds, or a name assigned once (in the function or the module, through
-    ``resolve``), or `os.environ.get(NAME, default)` / `os.getenv` (the default)."""
-    if depth > 5:
-        return None
-    if isinstance(node, cst.Name):
-        node = resolve(node)
-    if isinstance(node, cst.Call) and qualified(node.func) & ENVIRON_GETTERS:
-        default = call_arg(node, 1, "default")
-        return url_text(default.value, resolve, qualified, depth + 1) if default else None
-    return url_text(node, resolve, qualified, depth + 1) if isinstance(node, cst.Name) else string_value(node)
 
 
 def url_query(url: str) -> dict[str, list[str]]:

@@ -11,6 +11,7 @@ from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
 
 from lintdb.diagnostics import Applicability, Diagnostic, Edit, Fix
 from lintdb.fixes import apply_fixes, build_fix
+from lintdb.model import SemanticModel
 from lintdb.noqa import Suppressions, parse_suppressions
 from lintdb.prefilter import without_docstrings
 from lintdb.rule import LintRule, Report, RuleOptions, Span
@@ -77,13 +78,14 @@ def _run_rules(
         )
     module = parse(text)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    visitors = [rule(options, module, text) for rule in rules]
+    model = SemanticModel(module, options)  # each part is built on a rule's first query, once for all rules
+    visitors = [rule(options, module, text, model) for rule in rules]
     try:
         wrapper.visit_batched(visitors)
     except Exception:
         visitors = []
         for rule in rules:
-            alone = rule(options, module, text)
+            alone = rule(options, module, text, model)
             try:
                 wrapper.visit_batched([alone])
             except Exception as error:

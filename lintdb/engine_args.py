@@ -3,13 +3,16 @@ settings given in the URL or `connect_args`, and the edit that adds missing sett
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from lintdb.cst_helpers import call_arg, string_value
-from lintdb.dsn import Resolve, url_query, url_text
+from lintdb.cst_helpers import call_arg
+from lintdb.dsn import url_query
+
+if TYPE_CHECKING:
+    from lintdb.model import SemanticModel
 
 CREATE_ASYNC_ENGINE = frozenset(
     {"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"}
@@ -19,35 +22,39 @@ CACHE_SETTINGS = ("statement_cache_size", "prepared_statement_cache_size")
 
 @dataclass(frozen=True)
 class AsyncpgEngine:
-    """An asyncpg engine call: its URL, which cache settings it gives, and which of them are 0."""
+    """An asyncpg engine call: its URL, which cache settings it gives, and which of them are 0.
+    ``editable``: `connect_args` is absent or a dict literal in the call itself, so a fix can add to it."""
 
     call: cst.Call
     url: str
     settings: frozenset[str]
     zeroed: frozenset[str]
+    editable: bool
 
 
-def asyncpg_engine(
-    call: cst.Call, resolve: Resolve, qualified: Callable[[cst.CSTNode], set[str]]
-) -> AsyncpgEngine | None:
-    """The call as an asyncpg engine, or None (another call or driver, or `connect_args` built elsewhere)."""
-    if not qualified(call.func) & CREATE_ASYNC_ENGINE:
+def asyncpg_engine(call: cst.Call, model: SemanticModel) -> AsyncpgEngine | None:
+    """The call as an asyncpg engine, or None (another call or driver, or `connect_args` not known)."""
+    if not model.qualified_names(call.func) & CREATE_ASYNC_ENGINE:
         return None
     url_arg = call_arg(call, 0, "url")
-    url = url_text(url_arg.value, resolve, qualified) if url_arg else None
+    url = model.text_of(url_arg.value) if url_arg else None
     if url is None or "+asyncpg" not in url.split("://")[0]:
         return None
     values = {name: found[-1] for name, found in url_query(url).items() if name in CACHE_SETTINGS}
-    connect_args = call_arg(call, None, "connect_args")
+    connect_args = model.keyword(call, "connect_args")
     if connect_args is not None:
-        if not isinstance(connect_args.value, cst.Dict):
+        items = model.dict_of(connect_args)
+        if items is None:
             return None
-        for element in connect_args.value.elements:
-            key = string_value(element.key) if isinstance(element, cst.DictElement) else None
-            if key in CACHE_SETTINGS and isinstance(element, cst.DictElement):
-                values[key] = element.value.value if isinstance(element.value, cst.Integer) else "?"
+        for key, value in items.items():
+            if key in CACHE_SETTINGS:
+                values[key] = value.value if isinstance(value, cst.Integer) else "?"
+    direct = call_arg(call, None, "connect_args")
+    editable = (direct is None and not any(a.star == "**" for a in call.args)) or (
+        direct is not None and isinstance(direct.value, cst.Dict)
+    )
     return AsyncpgEngine(
-        call, url, frozenset(values), frozenset(name for name, value in values.items() if value == "0")
+        call, url, frozenset(values), frozenset(name for name, value in values.items() if value == "0"), editable
     )
 
 

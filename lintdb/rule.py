@@ -6,13 +6,14 @@ import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
-from libcst.metadata import Assignment, QualifiedNameProvider, ScopeProvider
 
-from lintdb.cst_helpers import assigned_values
 from lintdb.diagnostics import Applicability
+
+if TYPE_CHECKING:
+    from lintdb.model import SemanticModel
 
 DOCS_URL = "https://lintdb.dev/rules/{name}"
 
@@ -130,12 +131,22 @@ class LintRule(cst.BatchableCSTVisitor):
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
-    def __init__(self, options: RuleOptions, module: cst.Module, text: str) -> None:
+    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel | None = None) -> None:
         super().__init__()
         self.options = options
         self.module = module
         self.text = text  # the file's text: `module.code` would regenerate it with a walk of the whole tree
         self.reports: list[Report] = []
+        self._model = model
+
+    @property
+    def model(self) -> SemanticModel:
+        """The file's semantic model, shared with the other rules (the engine hands it over)."""
+        if self._model is None:
+            from lintdb.model import SemanticModel
+
+            self._model = SemanticModel(self.module, self.options)
+        return self._model
 
     def report(
         self,
@@ -150,23 +161,12 @@ class LintRule(cst.BatchableCSTVisitor):
 
     def qualified(self, node: cst.CSTNode) -> set[str]:
         """The qualified names an expression may stand for (`pg.connect` -> `asyncpg.connect` after
-        `import asyncpg as pg`). Rules that call it declare QualifiedNameProvider."""
-        return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
+        `import asyncpg as pg`): the model's import map."""
+        return self.model.qualified_names(node)
 
     def assigned_value(self, name: cst.Name) -> cst.BaseExpression | None:
-        """The value of the one `name = value` visible where ``name`` is used (function or module),
-        else None. Rules that call it declare ScopeProvider."""
-        scope = self.get_metadata(ScopeProvider, name, None)
-        if scope is None:
-            return None
-        assignments = [a for a in scope[name.value] if isinstance(a, Assignment)]
-        if len(assignments) != 1:
-            return None
-        owner = getattr(assignments[0].scope, "node", self.module)
-        if not isinstance(owner, (cst.Module, cst.FunctionDef)):
-            return None
-        values = assigned_values(owner if isinstance(owner, cst.Module) else owner.body, name.value)
-        return values[0] if len(values) == 1 else None
+        """The value ``name`` holds where it is used (one assignment in the function or module), else None."""
+        return self.model.value_of(name)
 
     @classmethod
     def triggered(cls, text: str, lowered: str | None = None) -> bool:

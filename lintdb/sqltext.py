@@ -1,14 +1,15 @@
 """SQL held in Python strings: extraction with a map back to the source, and pglast's tokens.
 
-A literal, an f-string (holes become placeholders), an implicit concatenation, or a name bound to
-a module-level constant all yield one ``SqlString`` whose characters map back to source spans.
+A literal, an f-string (holes become placeholders), an implicit concatenation, `+`, `%` and `.format`
+(placeholders become holes), or a name the semantic model follows all yield one ``SqlString`` whose
+characters map back to source spans.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import libcst as cst
@@ -23,6 +24,12 @@ HOLE = "lintdb_hole"
 # (so `:name::type` is not a bind, and PostgreSQL then rejects the `:`).
 SQLALCHEMY_TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
 SQLALCHEMY_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")
+# The words a SQL statement starts with: a text() that starts otherwise is a fragment (`text("id > 5")`).
+STATEMENT_KEYWORDS = (
+    "select|insert|update|delete|with|create|drop|alter|truncate|copy|values|merge|"
+    "grant|revoke|comment|lock|vacuum|analyze|explain|refresh|set|show"
+)
+STATEMENT_START = re.compile(rf"(?i)\s*(?:{STATEMENT_KEYWORDS})\b")
 _SIMPLE_ESCAPES = {"\\", "'", '"', "a", "b", "f", "n", "r", "t", "v"}
 _ESCAPE = re.compile(r"\\(?:\r\n|\n|N\{[^}]*\}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.S)
 
@@ -127,12 +134,44 @@ def _quote_len(value: str) -> int:
     return 3 if value.startswith(('"""', "'''")) else 1
 
 
-def _literal_pieces(
-    node: cst.BaseExpression, constants: Mapping[str, cst.BaseExpression]
-) -> Iterator[tuple[cst.CSTNode | None, str, str, list[int]]]:
-    """Yield (anchor node, raw source of the anchor, decoded text, map) for each part.
+# What a string text is made of: (anchor node, raw source of the anchor, decoded text, map) per part;
+# a hole has no anchor and the text HOLE.
+Parts = list[tuple[cst.CSTNode | None, str, str, list[int]]]
+# Follows a name or attribute to the expression it holds (the model's value lookup), with a depth.
+Resolve = Callable[[cst.BaseExpression, int], "cst.BaseExpression | None"]
+_HOLE_PART: tuple[cst.CSTNode | None, str, str, list[int]] = (None, "", HOLE, [])
+# `%s`, `%(name)s`, `%5.2f` and `%%` in `"..." % args`; `{}`, `{0}`, `{name!r:>5}`, `{{` in `"...".format()`.
+_PERCENT = re.compile(r"%%|%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[sdifrxXeEgGc]")
+_FORMAT = re.compile(r"\{\{|\}\}|\{[^{}]*\}")
+MAX_DEPTH = 8
 
-    Raise ValueError if not SQL text."""
+
+def _substitute(parts: Parts, pattern: re.Pattern[str], escapes: Mapping[str, str]) -> Parts:
+    """The parts with each placeholder made a hole and each escape (`%%`, `{{`) its character."""
+    out: Parts = []
+    for anchor, raw, text, rel in parts:
+        if anchor is None:
+            out.append((anchor, raw, text, rel))
+            continue
+        pos = 0
+        for match in pattern.finditer(text):
+            if match.start() > pos:
+                out.append((anchor, raw, text[pos : match.start()], rel[pos : match.start()]))
+            token = match.group()
+            if token in escapes:
+                out.append((anchor, raw, escapes[token], rel[match.start() : match.start() + 1]))
+            else:
+                out.append(_HOLE_PART)
+            pos = match.end()
+        if pos < len(text):
+            out.append((anchor, raw, text[pos:], rel[pos:]))
+    return out
+
+
+def _parts(node: cst.BaseExpression, resolve: Resolve | None, depth: int) -> Parts:
+    """The parts of a string expression; raise ValueError if it is not (only) string text."""
+    if depth > MAX_DEPTH:
+        raise ValueError("too deep")
     if isinstance(node, cst.SimpleString):
         prefix = node.prefix.lower()
         if "b" in prefix:
@@ -140,30 +179,52 @@ def _literal_pieces(
         quote = _quote_len(node.value[len(prefix) :])
         body_start = len(prefix) + quote
         text, rel = _decode(node.value[body_start : len(node.value) - quote], "r" in prefix, False)
-        yield node, node.value, text, [r + body_start for r in rel]
-    elif isinstance(node, cst.ConcatenatedString):
-        yield from _literal_pieces(node.left, constants)
-        yield from _literal_pieces(node.right, constants)
-    elif isinstance(node, cst.FormattedString):
+        return [(node, node.value, text, [r + body_start for r in rel])]
+    if isinstance(node, cst.ConcatenatedString):
+        return _parts(node.left, resolve, depth) + _parts(node.right, resolve, depth)
+    if isinstance(node, cst.FormattedString):
         prefix = node.prefix.lower()
         if "b" in prefix:
             raise ValueError("bytes")
+        found: Parts = []
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 text, rel = _decode(part.value, "r" in prefix, True)
-                yield part, part.value, text, rel
+                found.append((part, part.value, text, rel))
             else:
-                yield None, "", HOLE, []
-    elif isinstance(node, cst.Name) and node.value in constants:
-        yield from _literal_pieces(constants[node.value], {})
-    else:
-        raise ValueError("not a string")
+                found.append(_HOLE_PART)
+        return found
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        sides = []
+        for side in (node.left, node.right):
+            try:
+                sides.append(_parts(side, resolve, depth + 1))
+            except ValueError:
+                sides.append([_HOLE_PART])
+        if all(s == [_HOLE_PART] for s in sides):
+            raise ValueError("no string in the concatenation")
+        return sides[0] + sides[1]
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+        return _substitute(_parts(node.left, resolve, depth + 1), _PERCENT, {"%%": "%"})
+    if (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "format"
+        and isinstance(node.func.value, (cst.SimpleString, cst.ConcatenatedString, cst.Name, cst.Attribute))
+    ):
+        return _substitute(_parts(node.func.value, resolve, depth + 1), _FORMAT, {"{{": "{", "}}": "}"})
+    if resolve is not None and isinstance(node, (cst.Name, cst.Attribute, cst.Call)):
+        value = resolve(node, depth)
+        if value is not None and value is not node:
+            return _parts(value, resolve, depth + 1)
+    raise ValueError("not a string")
 
 
-def sql_string(node: cst.BaseExpression, constants: Mapping[str, cst.BaseExpression] = {}) -> SqlString | None:
-    """The SQL text of a string expression, or None when it is not (only) string text."""
+def sql_string(node: cst.BaseExpression, resolve: Resolve | None = None, depth: int = 0) -> SqlString | None:
+    """The SQL text of a string expression, or None when it is not (only) string text. ``resolve``
+    follows names, attributes and calls such as `os.environ.get(NAME, default)` to what they hold."""
     try:
-        parts = list(_literal_pieces(node, constants))
+        parts = _parts(node, resolve, depth)
     except ValueError:
         return None
     pieces: list[_Piece] = []
@@ -174,34 +235,6 @@ def sql_string(node: cst.BaseExpression, constants: Mapping[str, cst.BaseExpress
         texts.append(text)
         offset += len(text)
     return SqlString("".join(texts), tuple(pieces))
-
-
-def module_constants(module: cst.Module) -> dict[str, cst.BaseExpression]:
-    """Names bound exactly once at module level to a string expression or a call (`os.environ.get(...)`)."""
-    found: dict[str, cst.BaseExpression] = {}
-    seen: set[str] = set()
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            targets: list[cst.BaseExpression] = []
-            value: cst.BaseExpression | None = None
-            if isinstance(small, cst.Assign):
-                targets = [t.target for t in small.targets]
-                value = small.value
-            elif isinstance(small, cst.AnnAssign):
-                targets = [small.target]
-                value = small.value
-            for target in targets:
-                if isinstance(target, cst.Name):
-                    if target.value in seen:
-                        found.pop(target.value, None)
-                    seen.add(target.value)
-                    if value is not None and isinstance(
-                        value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Call)
-                    ):
-                        found[target.value] = value
-    return found
 
 
 @dataclass(frozen=True)

@@ -5,30 +5,21 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
 
-from lintdb.connections import ASYNCPG_IN_FILE, Origin, Tracker
+from lintdb.connections import ASYNCPG_IN_FILE
 from lintdb.cst_fixes import add_import, imported_name, wrap_in_transaction
 from lintdb.cst_helpers import (
-    call_arg,
     dotted,
     leading_lines,
     python_string,
     statements,
-    unwrap_await,
     with_leading_lines,
 )
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, calls_in, walk
+from lintdb.model.handles import ASYNCPG_CONNECTIONS, SA_CONNECTIONS, Handle
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
-from lintdb.sqltext import (
-    TempTable,
-    dropped_tables,
-    module_constants,
-    quote_identifier,
-    sql_string,
-    temp_tables,
-)
+from lintdb.sqltext import TempTable, dropped_tables, quote_identifier, temp_tables
 
 SA_STATEMENTS = frozenset(
     {"execute", "scalar", "scalars", "stream", "stream_scalars", "exec_driver_sql", "get", "merge", "flush", "refresh"}
@@ -156,7 +147,6 @@ class RawConnectionOnCommitDrop(LintRule):
     GATE = ("commit",)
     TRIGGER = re.compile(r"(?i)\bcommit\W{1,20}drop\b")
     REQUIRES = (re.compile(ASYNCPG_IN_FILE + "|get_raw_connection"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
         Valid(borrowed_example(before='    await session.execute(text("SELECT 1"))\n')),
@@ -241,53 +231,38 @@ class RawConnectionOnCommitDrop(LintRule):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(node)
         self.text_name, self.import_anchor = imported_name(node, TEXT_SOURCES, "text")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
-        tracker = Tracker(self.qualified, node)
         started: set[str] = set()
         steps = list(walk(statements(node.body)))
         for step in steps:
-            tracker.bind(step.statement)
             for call in calls_in(step.statement):
                 if not isinstance(call.func, cst.Attribute) or (receiver := dotted(call.func.value)) is None:
                     continue
                 method = call.func.attr.value
-                origin = tracker.resolve(call.func.value)
+                handle = self.model.handle_of(call.func.value)
                 if method in SA_STATEMENTS and (
-                    (origin is not None and origin.kind == "sa")
-                    or any(o.session == receiver for o in tracker.origins.values())
+                    (handle is not None and handle.kind in SA_CONNECTIONS)
+                    or any(h.session == receiver for h in self.model.handles_at(call).values())
                 ):
                     started.add(receiver)
-                if method == "execute" and origin is not None and origin.kind in ("borrowed", "plain"):
-                    self._check(node, steps, step, call, receiver, origin, started)
+                if method == "execute" and handle is not None and handle.kind in ASYNCPG_CONNECTIONS:
+                    self._check(steps, step, call, receiver, handle, started)
 
     def _check(
-        self,
-        function: cst.FunctionDef,
-        steps: list[Step],
-        step: Step,
-        call: cst.Call,
-        receiver: str,
-        origin: Origin,
-        started: set[str],
+        self, steps: list[Step], step: Step, call: cst.Call, receiver: str, origin: Handle, started: set[str]
     ) -> None:
-        query = call_arg(call, 0, "query")
-        sql = sql_string(query.value, self.constants) if query else None
+        sql = self.model.sql_of_call(call)
         created = [t for t in temp_tables(sql.text) if t.on_commit_drop] if sql else []
         if not created:
             return
-        in_transaction = any(
-            isinstance(opened := unwrap_await(item.item), cst.Call) and dotted(opened.func) == f"{receiver}.transaction"
-            for with_ in step.withs
-            for item in with_.items
-        )
-        if in_transaction or (origin.kind == "borrowed" and {origin.sa, origin.session} & started):
+        borrowed = origin.kind == "borrowed-asyncpg"
+        if self.model.in_transaction(call, receiver) or (borrowed and {origin.sa, origin.session} & started):
             return
-        if origin.kind == "borrowed":
+        if borrowed:
             fix = self._route_fix(steps, step, receiver, origin, created[0])
             where = "borrowed from SQLAlchemy runs outside the session's transaction (`session.begin()` does not help)"
         else:
@@ -300,7 +275,7 @@ class RawConnectionOnCommitDrop(LintRule):
             fix=fix,
         )
 
-    def _route_fix(self, steps: list[Step], create: Step, receiver: str, origin: Origin, table: TempTable) -> FixSpec:
+    def _route_fix(self, steps: list[Step], create: Step, receiver: str, origin: Handle, table: TempTable) -> FixSpec:
         title = "Run the DDL and INSERT through `session.execute(text(...))`; keep only the COPY on the raw connection"
         executor = origin.session or origin.sa
         executes = [(s, c) for s in steps for c in calls_in(s.statement) if dotted(c.func) == f"{receiver}.execute"]
@@ -318,7 +293,7 @@ class RawConnectionOnCommitDrop(LintRule):
         guarded = any(
             (table.schema, table.name) in dropped_tables(text.text, if_exists=True)
             for s, c in executes[: [s for s, _ in executes].index(create)]
-            if (text := sql_string(c.args[0].value, self.constants))
+            if (text := self.model.sql_of_call(c))
         )
         create_call = next(c for s, c in executes if s is create)
         new_create = create.statement.deep_replace(

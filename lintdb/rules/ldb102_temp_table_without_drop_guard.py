@@ -6,11 +6,8 @@ import re
 from collections.abc import Sequence
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
 
-from lintdb.connections import ASYNCPG_CONNECT, Tracker
 from lintdb.cst_helpers import (
-    call_arg,
     dotted,
     python_string,
     statements,
@@ -19,14 +16,12 @@ from lintdb.cst_helpers import (
 )
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, calls_in, walk
+from lintdb.model.handles import ASYNCPG_CONNECT, ASYNCPG_CONNECTIONS
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.sqltext import (
-    SQLALCHEMY_TEXT,
     TempTable,
     dropped_tables,
-    module_constants,
     quote_identifier,
-    sql_string,
     temp_tables,
 )
 
@@ -118,7 +113,6 @@ class TempTableWithoutDropGuard(LintRule):
     GATE = ("temp",)
     TRIGGER = re.compile(r"(?i)\bcreate\s+(?:(?:local|global)\s+)?temp(?:orary)?\s+table\b")
     REQUIRES = (re.compile(r"\.(?:execute|exec_driver_sql)\("),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
         Valid(pool_example(_GUARD_POOL + _CREATE_POOL)),
@@ -177,11 +171,7 @@ class TempTableWithoutDropGuard(LintRule):
         ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(node)
-
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        tracker = Tracker(self.qualified, node)
         steps = list(walk(statements(node.body)))
         own: set[str] = set()
         finally_drops = {
@@ -204,22 +194,15 @@ class TempTableWithoutDropGuard(LintRule):
                         and (table.schema, table.name) not in guarded | finally_drops
                         and not table.if_not_exists
                     ):
-                        self._check(step, call, style, table, tracker, own)
+                        self._check(step, call, style, table, own)
             own |= self._opened(step.statement)
-            tracker.bind(step.statement)
 
     def _statement(self, call: cst.Call) -> tuple[str, str] | None:
         """(SQL, style) of `x.execute("...")` (asyncpg), `x.execute(text("..."))` or `x.exec_driver_sql("...")`."""
         if not isinstance(call.func, cst.Attribute) or call.func.attr.value not in ("execute", "exec_driver_sql"):
             return None
-        argument = call_arg(call, 0, "query") or call_arg(call, 0, "statement")
-        if argument is None:
-            return None
-        value, style = argument.value, "driver"
-        if isinstance(value, cst.Call) and self.qualified(value.func) & SQLALCHEMY_TEXT and value.args:
-            value, style = value.args[0].value, "text"
-        sql = sql_string(value, self.constants)
-        return (sql.text, style) if sql is not None else None
+        site = self.model.sql_site(call)
+        return (site.sql.text, site.style) if site is not None else None
 
     def _drops(self, body: Sequence[cst.BaseStatement]) -> set[tuple[str | None, str]]:
         """Tables the statements drop (with or without IF EXISTS)."""
@@ -245,19 +228,16 @@ class TempTableWithoutDropGuard(LintRule):
             if (name := dotted(target.target))
         }
 
-    def _check(self, step: Step, call: cst.Call, style: str, table: TempTable, tracker: Tracker, own: set[str]) -> None:
+    def _check(self, step: Step, call: cst.Call, style: str, table: TempTable, own: set[str]) -> None:
         assert isinstance(call.func, cst.Attribute) and table.name is not None
         receiver = dotted(call.func.value)
-        origin = tracker.resolve(call.func.value)
+        origin = self.model.handle_of(call.func.value)
+        asyncpg = origin is not None and origin.kind in ASYNCPG_CONNECTIONS
         if receiver is None or receiver in own:
             return
-        if table.on_commit_drop and (style == "driver" and origin is not None and origin.kind in ("plain", "borrowed")):
+        if table.on_commit_drop and style == "driver" and asyncpg:
             return  # dropped at the end of its asyncpg transaction, or LDB101's finding outside one
-        if (
-            style == "driver"
-            and call.func.attr.value == "execute"
-            and (origin is None or origin.kind not in ("plain", "borrowed"))
-        ):
+        if style == "driver" and call.func.attr.value == "execute" and not asyncpg:
             return  # not known to be asyncpg: a DB-API cursor, say
         name = quote_identifier(table.schema, table.name)
         why = (

@@ -6,10 +6,10 @@ import re
 
 import libcst as cst
 
-from lintdb.cst_helpers import assigned_values, call_arg
+from lintdb.cst_helpers import call_arg
 from lintdb.diagnostics import Applicability
 from lintdb.rule import FixSpec, Invalid, LintRule, TextEdit, Valid
-from lintdb.sqltext import SqlString, SqlToken, module_constants, sql_string
+from lintdb.sqltext import SqlString, SqlToken
 
 QUERY_METHODS = frozenset(
     {"execute", "executemany", "fetch", "fetchrow", "fetchval", "fetchmany", "prepare", "cursor", "copy_from_query"}
@@ -162,23 +162,13 @@ class SqlInListParameter(LintRule):
         ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(node)
-        self.functions: list[cst.FunctionDef] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.functions.append(node)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.functions.pop()
-
     def visit_Call(self, node: cst.Call) -> None:
         if not (isinstance(node.func, cst.Attribute) and node.func.attr.value in QUERY_METHODS):
             return
-        query = call_arg(node, 0, "query")
-        sql = sql_string(query.value, self.constants) if query else None
-        if sql is None or "$" not in sql.text:
+        site = self.model.sql_site(node)
+        if site is None or site.style != "driver" or "$" not in site.sql.text:
             return
+        sql = site.sql
         tokens = sql.tokens()
         for index, token in enumerate(tokens):
             if token.name == "IN_P":
@@ -231,14 +221,15 @@ class SqlInListParameter(LintRule):
             return True
         if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
             return value.func.value in _LIST_CALLS
-        if isinstance(value, cst.Name) and follow_names and self.functions:
-            return self._listy_name(self.functions[-1], value.value)
+        if isinstance(value, cst.Name) and follow_names:
+            return self._listy_name(value)
         return False
 
-    def _listy_name(self, function: cst.FunctionDef, name: str) -> bool:
-        for param in function.params.params:
-            if param.name.value == name and param.annotation is not None:
+    def _listy_name(self, name: cst.Name) -> bool:
+        function = self.model.enclosing_function(name)
+        for param in function.params.params if function is not None else ():
+            if param.name.value == name.value and param.annotation is not None:
                 annotation = cst.Module([]).code_for_node(param.annotation.annotation)
                 return bool(_LIST_ANNOTATIONS.match(annotation))
-        values = assigned_values(function.body, name)
+        values = self.model.assigned(name)
         return bool(values) and all(self._listy(v, follow_names=False) for v in values)

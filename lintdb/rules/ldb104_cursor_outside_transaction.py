@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
 
-from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE, ASYNCPG_KINDS, Tracker
+from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE
 from lintdb.cst_fixes import wrap_in_transaction
-from lintdb.cst_helpers import dotted, statements, unwrap_await
+from lintdb.cst_helpers import dotted, statements
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, calls_in, walk
+from lintdb.model.handles import ASYNCPG_CONNECTIONS
 from lintdb.rule import Invalid, LintRule, Valid
 
 _PLAIN = """
@@ -114,7 +114,6 @@ class CursorOutsideTransaction(LintRule):
     GATE = ASYNCPG_GATE
     TRIGGER = re.compile(r"\.cursor\(")
     REQUIRES = (re.compile(ASYNCPG_IN_FILE),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
         Valid(cursor_example(_LOOP_FIXED)),
@@ -157,17 +156,15 @@ class CursorOutsideTransaction(LintRule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
-        tracker = Tracker(self.qualified, node)
         closed: dict[str, cst.With] = {}  # cursor name -> the transaction block it was created in
         for step in walk(statements(node.body)):
             self._check_closed(step, closed)
             for call in calls_in(step.statement):
                 if isinstance(call.func, cst.Attribute) and call.func.attr.value == "cursor":
-                    block = self._check(step, call, call.func.value, tracker)
+                    block = self._check(step, call, call.func.value)
                     target = _assigned_name(step.statement)
                     if block is not None and target is not None:
                         closed[target] = block
-            tracker.bind(step.statement)
 
     def _check_closed(self, step: Step, closed: dict[str, cst.With]) -> None:
         """Report a cursor used on this statement's own line(s) outside the block that created it."""
@@ -187,25 +184,23 @@ class CursorOutsideTransaction(LintRule):
         if assigned is not None:
             closed.pop(assigned, None)
 
-    def _check(self, step: Step, call: cst.Call, owner_node: cst.BaseExpression, tracker: Tracker) -> cst.With | None:
+    def _check(self, step: Step, call: cst.Call, owner_node: cst.BaseExpression) -> cst.With | None:
         """Report a cursor created outside a transaction; return the transaction block it is created in."""
-        owner = tracker.resolve(owner_node)
+        owner = self.model.handle_of(owner_node)
         if owner is None:
             return None
         connection = (
             dotted(owner_node)
-            if owner.kind in ASYNCPG_KINDS
+            if owner.kind in ASYNCPG_CONNECTIONS
             else owner.connection
-            if owner.kind == "statement"
+            if owner.kind == "asyncpg-statement"
             else None
         )
         if connection is None:
             return None
-        for with_ in reversed(step.withs):
-            for item in with_.items:
-                opened = unwrap_await(item.item)
-                if isinstance(opened, cst.Call) and dotted(opened.func) == f"{connection}.transaction":
-                    return with_
+        block = self.model.transaction_block(call, connection)
+        if block is not None or self.model.in_transaction(call, connection):
+            return block
         names = {connection}
         if isinstance(step.statement, cst.SimpleStatementLine):
             names |= {

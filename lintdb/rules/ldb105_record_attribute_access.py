@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
 
-from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE, Tracker
+from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE
 from lintdb.cst_helpers import dotted, python_string, statements
 from lintdb.diagnostics import Applicability
 from lintdb.flow import walk
@@ -94,7 +93,6 @@ class RecordAttributeAccess(LintRule):
     GATE = ASYNCPG_GATE
     TRIGGER = re.compile(r"\.fetch(?:row)?\(|\.cursor\(")
     REQUIRES = (re.compile(ASYNCPG_IN_FILE),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
         Valid(record_example('row["name"]')),
@@ -141,23 +139,21 @@ class RecordAttributeAccess(LintRule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
-        tracker = Tracker(self.qualified, node)
         for step in walk(statements(node.body)):
             finder = _Attributes()
             step.statement.visit(finder)
             for attribute in finder.found:
-                origin = tracker.resolve(attribute.value)
-                if origin is not None and origin.kind == "record":
+                origin = self.model.handle_of(attribute.value)
+                if origin is not None and origin.kind == "asyncpg-record":
                     self._report(attribute)
             for comprehension in finder.comprehensions:
-                self._check_comprehension(comprehension, tracker)
-            tracker.bind(step.statement)
+                self._check_comprehension(comprehension)
 
-    def _check_comprehension(self, comprehension: cst.BaseComp, tracker: Tracker) -> None:
+    def _check_comprehension(self, comprehension: cst.BaseComp) -> None:
         """`[r.name for r in await con.fetch(...)]`: the loop variable of a comprehension over records."""
         for_in, records = comprehension.for_in, set()
-        origin = tracker.iterated(for_in.iter)
-        if origin is not None and origin.kind == "record" and isinstance(for_in.target, cst.Name):
+        origin = self.model.iterated_handle(for_in.iter)
+        if origin is not None and origin.kind == "asyncpg-record" and isinstance(for_in.target, cst.Name):
             records.add(for_in.target.value)
         parts = (
             [comprehension.key, comprehension.value]

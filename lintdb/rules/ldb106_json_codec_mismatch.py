@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
 
-from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE, Origin, Tracker
+from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE
 from lintdb.cst_helpers import dotted, statements, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.flow import calls_in, walk
+from lintdb.model import Handle
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 
 JSON_LOADS = frozenset({"json.loads"})
@@ -130,7 +130,6 @@ class JsonCodecMismatch(LintRule):
     GATE = ASYNCPG_GATE
     TRIGGER = re.compile(r"json|\]\s*\[\s*[\"']|,\s*(?:\{|dict\()")
     REQUIRES = (re.compile(ASYNCPG_IN_FILE),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
         Valid(borrowed_example('row["doc"]')),
@@ -148,34 +147,37 @@ class JsonCodecMismatch(LintRule):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None:
             return
-        tracker = Tracker(self.qualified, node)
         codecs: set[str] = set()
         for step in walk(statements(node.body)):
             for call in calls_in(step.statement):
-                self._check_call(call, tracker, codecs)
+                self._check_call(call, codecs)
             finder = _Subscripts()
             step.statement.visit(finder)
             for outer in finder.found:
-                self._check_lookup(outer, tracker, codecs)
-            tracker.bind(step.statement)
+                self._check_lookup(outer, codecs)
 
-    def _connection(self, origin: Origin | None, tracker: Tracker) -> Origin | None:
+    def _connection(self, origin: Handle | None, where: cst.CSTNode) -> Handle | None:
         """The connection a record came from."""
-        if origin is None or origin.kind != "record" or origin.connection is None:
+        if origin is None or origin.kind != "asyncpg-record" or origin.connection is None:
             return None
-        return tracker.origins.get(origin.connection)
+        return self.model.handles_at(where).get(origin.connection)
 
-    def _plain_without_codecs(self, connection: Origin | None, name: str | None, codecs: set[str]) -> bool:
-        return connection is not None and connection.kind == "plain" and not connection.init and name not in codecs
+    def _plain_without_codecs(self, connection: Handle | None, name: str | None, codecs: set[str]) -> bool:
+        return (
+            connection is not None
+            and connection.kind == "asyncpg-connection"
+            and not connection.init
+            and name not in codecs
+        )
 
-    def _check_call(self, call: cst.Call, tracker: Tracker, codecs: set[str]) -> None:
+    def _check_call(self, call: cst.Call, codecs: set[str]) -> None:
         if (
             self.qualified(call.func) & JSON_LOADS
             and call.args
             and isinstance(value := call.args[0].value, cst.Subscript)
         ):
-            connection = self._connection(tracker.resolve(value.value), tracker)
-            if connection is not None and connection.kind == "borrowed":
+            connection = self._connection(self.model.handle_of(value.value), call)
+            if connection is not None and connection.kind == "borrowed-asyncpg":
                 fix = FixSpec(
                     (Replace(call, value),),
                     Applicability.DISPLAY_ONLY,
@@ -194,7 +196,9 @@ class JsonCodecMismatch(LintRule):
         name = dotted(receiver)
         if method == "set_type_codec" and call.args and string_value(call.args[0].value) in ("json", "jsonb") and name:
             codecs.add(name)
-        if method not in ARGUMENT_METHODS or not self._plain_without_codecs(tracker.resolve(receiver), name, codecs):
+        if method not in ARGUMENT_METHODS or not self._plain_without_codecs(
+            self.model.handle_of(receiver), name, codecs
+        ):
             return
         for arg in call.args[1:]:
             if arg.keyword is None and (
@@ -207,7 +211,7 @@ class JsonCodecMismatch(LintRule):
                     "`DataError: ... (expected str, got dict)`; pass `json.dumps(...)` or register codecs with `init=`",
                 )
 
-    def _check_lookup(self, outer: cst.Subscript, tracker: Tracker, codecs: set[str]) -> None:
+    def _check_lookup(self, outer: cst.Subscript, codecs: set[str]) -> None:
         inner = outer.value
         if (
             not isinstance(inner, cst.Subscript)
@@ -217,8 +221,8 @@ class JsonCodecMismatch(LintRule):
             return
         if string_value(outer.slice[0].slice.value) is None:
             return
-        origin = tracker.resolve(inner.value)
-        connection = self._connection(origin, tracker)
+        origin = self.model.handle_of(inner.value)
+        connection = self._connection(origin, outer)
         name = origin.connection if origin is not None else None
         if self._plain_without_codecs(connection, name, codecs):
             self.report(

@@ -5,34 +5,20 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
 from pglast import parser as pg_parser
 
-from lintdb.connections import ASYNCPG_IN_FILE, Tracker
-from lintdb.cst_helpers import call_arg, statements
-from lintdb.flow import calls_in, walk
+from lintdb.connections import ASYNCPG_IN_FILE
 from lintdb.rule import Invalid, LintRule, Valid
-from lintdb.sqltext import (
-    HOLE,
-    SQLALCHEMY_TEXT,
-    SqlString,
-    SqlToken,
-    module_constants,
-    sql_string,
-)
+from lintdb.sqltext import HOLE, STATEMENT_KEYWORDS, STATEMENT_START, SqlString, SqlToken
 
 # Methods that take SQL only on asyncpg (DB-API cursors have no `fetch`, `fetchrow`, ...).
 ASYNCPG_ONLY_METHODS = frozenset({"fetch", "fetchrow", "fetchval", "fetchmany", "prepare", "cursor", "copy_from_query"})
 # Methods whose receiver must be traced to asyncpg (sqlite3 and DB-API cursors have them too).
 TRACED_METHODS = frozenset({"execute", "executemany"})
-TRACED_KINDS = frozenset({"plain", "borrowed", "pool"})
-# text() also builds SQL fragments (`text("id > 5")`, a server default): only texts starting with one of
-# these are judged as statements.
-_KEYWORDS = (
-    "select|insert|update|delete|with|create|drop|alter|truncate|copy|values|merge|"
-    "grant|revoke|comment|lock|vacuum|analyze|explain|refresh|set|show"
-)
-_STATEMENT_START = re.compile(rf"(?i)\s*(?:{_KEYWORDS})\b")
+TRACED_KINDS = frozenset({"asyncpg-connection", "borrowed-asyncpg", "asyncpg-pool"})
+# text() also builds SQL fragments (`text("id > 5")`, a server default): only texts starting with a
+# statement keyword are judged as statements.
+_KEYWORDS = STATEMENT_KEYWORDS
 
 
 class SqlSyntaxError(LintRule):
@@ -84,7 +70,6 @@ class SqlSyntaxError(LintRule):
     REQUIRES = (
         re.compile(ASYNCPG_IN_FILE + r"|\.(?:fetch|fetchrow|fetchval|copy_from_query)\(|import[^\n]*\btext\b|\.text\("),
     )
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
         Valid("""
@@ -156,33 +141,31 @@ class SqlSyntaxError(LintRule):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(node)
         self.check_text = "sqlite" not in self.text.lower()
 
     def visit_Call(self, node: cst.Call) -> None:
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ASYNCPG_ONLY_METHODS:
-            self._check(node, "query", binds=False)
-        elif self.check_text and self.qualified(node.func) & SQLALCHEMY_TEXT:
-            self._check(node, "text", binds=True)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        tracker = Tracker(self.qualified, node)
-        for step in walk(statements(node.body)):
-            for call in calls_in(step.statement):
-                if isinstance(call.func, cst.Attribute) and call.func.attr.value in TRACED_METHODS:
-                    origin = tracker.resolve(call.func.value)
-                    if origin is not None and origin.kind in TRACED_KINDS:
-                        self._check(call, "query", binds=False)
-            tracker.bind(step.statement)
-
-    def _check(self, call: cst.Call, keyword: str, binds: bool) -> None:
-        argument = call_arg(call, 0, keyword)
-        sql = sql_string(argument.value, self.constants) if argument else None
-        if sql is None or argument is None:
+        if not isinstance(node.func, cst.Attribute):
+            if self.check_text and self.model.is_text(node):
+                self._check(node, "text")
             return
-        if binds:
+        method = node.func.attr.value
+        if method in ASYNCPG_ONLY_METHODS:
+            self._check(node, "driver")
+        elif method in TRACED_METHODS:
+            origin = self.model.handle_of(node.func.value)
+            if origin is not None and origin.kind in TRACED_KINDS:
+                self._check(node, "driver")
+        elif self.check_text and self.model.is_text(node):
+            self._check(node, "text")
+
+    def _check(self, call: cst.Call, style: str) -> None:
+        site = self.model.sql_site(call)
+        if site is None or site.style != style:
+            return
+        sql = site.sql
+        if style == "text":
             sql = sql.with_binds_as_params()
-            if not _STATEMENT_START.match(sql.text):
+            if not STATEMENT_START.match(sql.text):
                 return
         try:
             pg_parser.parse_sql(sql.text)
@@ -195,7 +178,7 @@ class SqlSyntaxError(LintRule):
             return
         token = tokens[at] if at is not None else None
         span = sql.span(token.start, token.end) if token is not None else None
-        self.report(span or argument.value, f"PostgreSQL rejects this SQL: {message}")
+        self.report(span or site.argument, f"PostgreSQL rejects this SQL: {message}")
 
 
 def _beside_hole_or_in_list(sql: SqlString, tokens: list[SqlToken], at: int) -> bool:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
-from lintdb.connections import ASYNCPG_CONNECT, ASYNCPG_CREATE_POOL
-from lintdb.cst_helpers import call_arg, string_value
+from lintdb.cst_helpers import call_arg
 from lintdb.diagnostics import Applicability
-from lintdb.dsn import is_pgbouncer, url_is_pgbouncer, url_query, url_text
+from lintdb.dsn import is_pgbouncer, url_is_pgbouncer, url_query
 from lintdb.engine_args import (
     CACHE_SETTINGS,
     AsyncpgEngine,
@@ -18,6 +16,7 @@ from lintdb.engine_args import (
     with_keyword,
     with_zero_settings,
 )
+from lintdb.model.handles import ASYNCPG_CONNECT, ASYNCPG_CREATE_POOL
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 
 _ASYNCPG = """
@@ -109,7 +108,6 @@ class PgbouncerPreparedStatements(LintRule):
     GATE = ("6432", "bouncer", "pooler")
     TRIGGER = re.compile(r"6432|pgbouncer|pooler|bouncer", re.IGNORECASE)
     REQUIRES = (re.compile(r"asyncpg"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(asyncpg_example("DSN, statement_cache_size=0")),
@@ -166,21 +164,22 @@ class PgbouncerPreparedStatements(LintRule):
     def visit_Call(self, node: cst.Call) -> None:
         if self.qualified(node.func) & (ASYNCPG_CONNECT | ASYNCPG_CREATE_POOL):
             self._check_asyncpg(node)
-        elif (engine := asyncpg_engine(node, self.assigned_value, self.qualified)) is not None:
+        elif (engine := asyncpg_engine(node, self.model)) is not None:
             self._check_engine(engine)
 
     def _check_asyncpg(self, call: cst.Call) -> None:
         dsn = call_arg(call, 0, "dsn")
-        url = url_text(dsn.value, self.assigned_value, self.qualified) if dsn else None
-        host, port = call_arg(call, None, "host"), call_arg(call, None, "port")
-        host_text = string_value(host.value) if host else None
-        port_number = int(port.value.value) if port and isinstance(port.value, cst.Integer) else None
+        url = self.model.text_of(dsn.value) if dsn else None
+        host, port = self.model.keyword(call, "host"), self.model.keyword(call, "port")
+        host_text = self.model.text_of(host)
+        port = self.model.value_of(port) or port if port is not None else None
+        port_number = int(port.value) if isinstance(port, cst.Integer) else None
         behind = (url is not None and url_is_pgbouncer(url, self.options.pgbouncer_hosts)) or is_pgbouncer(
             host_text, port_number, self.options.pgbouncer_hosts
         )
         if (
             not behind
-            or call_arg(call, None, "statement_cache_size") is not None
+            or self.model.keyword(call, "statement_cache_size") is not None
             or (url and "statement_cache_size" in url_query(url))
         ):
             return
@@ -199,11 +198,14 @@ class PgbouncerPreparedStatements(LintRule):
     def _check_engine(self, engine: AsyncpgEngine) -> None:
         if engine.settings or not url_is_pgbouncer(engine.url, self.options.pgbouncer_hosts):
             return  # one of the two set: LDB202 judges the halves
-        new = with_zero_settings(engine, CACHE_SETTINGS)
-        fix = FixSpec(
-            (Replace(engine.call, new),),
-            Applicability.SAFE,
-            'Add `connect_args={"statement_cache_size": 0, "prepared_statement_cache_size": 0}`',
+        fix = (
+            FixSpec(
+                (Replace(engine.call, with_zero_settings(engine, CACHE_SETTINGS)),),
+                Applicability.SAFE,
+                'Add `connect_args={"statement_cache_size": 0, "prepared_statement_cache_size": 0}`',
+            )
+            if engine.editable
+            else None
         )
         self.report(
             engine.call,

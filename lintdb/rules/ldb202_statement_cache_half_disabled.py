@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from lintdb.diagnostics import Applicability
 from lintdb.engine_args import asyncpg_engine, with_zero_settings
@@ -75,7 +74,6 @@ class StatementCacheHalfDisabled(LintRule):
     GATE = ("statement_cache_size",)
     TRIGGER = re.compile(r"statement_cache_size")
     REQUIRES = (re.compile(r"asyncpg"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(rows_example(f'"{STATEMENT}": 0, "{PREPARED}": 0')),
@@ -93,7 +91,7 @@ class StatementCacheHalfDisabled(LintRule):
     )
 
     def visit_Call(self, node: cst.Call) -> None:
-        engine = asyncpg_engine(node, self.assigned_value, self.qualified)
+        engine = asyncpg_engine(node, self.model)
         if engine is None:
             return
         if STATEMENT not in engine.zeroed or PREPARED in engine.settings:
@@ -104,9 +102,13 @@ class StatementCacheHalfDisabled(LintRule):
             "(`the number of columns in the result row (3) is different from what was described (2)`, "
             f'or wrong values); add `"{PREPARED}": 0`'
         )
-        fix = FixSpec(
-            (Replace(node, with_zero_settings(engine, (PREPARED,))),),
-            Applicability.SAFE,
-            f'Add `"{PREPARED}": 0` to `connect_args`',
+        fix = (
+            FixSpec(
+                (Replace(node, with_zero_settings(engine, (PREPARED,))),),
+                Applicability.SAFE,
+                f'Add `"{PREPARED}": 0` to `connect_args`',
+            )
+            if engine.editable
+            else None
         )
         self.report(node, message, fix=fix)

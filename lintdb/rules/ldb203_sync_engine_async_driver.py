@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from lintdb.cst_fixes import add_import, imported_name
 from lintdb.cst_helpers import call_arg
 from lintdb.diagnostics import Applicability
-from lintdb.dsn import url_text
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.rules.ldb204_async_fallback import fallback_settings
 
@@ -88,7 +86,6 @@ class SyncEngineAsyncDriver(LintRule):
     GATE = ("+asyncpg", "+aiosqlite", "+asyncmy", "+aiomysql", "+psycopg_async")
     TRIGGER = re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b")
     REQUIRES = (re.compile(r"create_engine|engine_from_config"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(engine_example("create_async_engine", imports="text", extra_import=ASYNC_IMPORT)),
@@ -162,9 +159,9 @@ class SyncEngineAsyncDriver(LintRule):
             return
         from_config = factory == "async_engine_from_config"
         argument = call_arg(node, None if from_config else 0, "url")
-        url = url_text(argument.value, self.assigned_value, self.qualified) if argument else None
+        url = self.model.text_of(argument.value) if argument else None
         driver = url.split("://")[0].partition("+")[2].lower() if url else ""
-        if driver not in ASYNC_DRIVERS or fallback_settings(node, url):
+        if driver not in ASYNC_DRIVERS or fallback_settings(node, url, self.model):
             return  # async_fallback made this work on SQLAlchemy 2.0: LDB204's finding
         local, anchor = imported_name(self.module, ASYNCIO_SOURCES, factory)
         fix = None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
-from lintdb.cst_helpers import call_arg, string_value
-from lintdb.dsn import url_query, url_text
+from lintdb.cst_helpers import call_arg
+from lintdb.dsn import url_query
+from lintdb.model import SemanticModel
 from lintdb.rule import Invalid, LintRule, Valid
 
 ENGINE_FACTORIES = frozenset(
@@ -77,7 +77,6 @@ class AsyncFallback(LintRule):
     MESSAGE = "`async_fallback` is removed in SQLAlchemy 2.1 (`TypeError` at connect) and deprecated in 2.0"
     GATE = ("async_fallback",)
     TRIGGER = re.compile(OPTION)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(fallback_example('"postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"')),
@@ -106,8 +105,8 @@ class AsyncFallback(LintRule):
         if not self.qualified(node.func) & ENGINE_FACTORIES:
             return
         url_arg = call_arg(node, 0, "url")
-        url = url_text(url_arg.value, self.assigned_value, self.qualified) if url_arg else None
-        for place, where in fallback_settings(node, url):
+        url = self.model.text_of(url_arg.value) if url_arg else None
+        for place, where in fallback_settings(node, url, self.model):
             failure = (
                 "`TypeError: Invalid argument(s) 'async_fallback' sent to create_engine()` when the engine is made"
                 if where == "as an engine argument"
@@ -116,19 +115,18 @@ class AsyncFallback(LintRule):
             self.report(place, f"`{OPTION}` {where} is removed in SQLAlchemy 2.1 ({failure}) and deprecated in 2.0")
 
 
-def fallback_settings(call: cst.Call, url: str | None) -> list[tuple[cst.CSTNode, str]]:
+def fallback_settings(call: cst.Call, url: str | None, model: SemanticModel) -> list[tuple[cst.CSTNode, str]]:
     """Where an engine call sets `async_fallback`: (node to report, how it is set)."""
     found: list[tuple[cst.CSTNode, str]] = []
     if url is not None and OPTION in url_query(url):
         found.append((call, "in the URL"))
     keyword = call_arg(call, None, OPTION)
-    if keyword is not None:
-        found.append((keyword, "as an engine argument"))
-    connect_args = call_arg(call, None, "connect_args")
-    if connect_args is not None and isinstance(connect_args.value, cst.Dict):
-        found += [
-            (e, "in `connect_args`")
-            for e in connect_args.value.elements
-            if isinstance(e, cst.DictElement) and string_value(e.key) == OPTION
-        ]
+    spread = model.keyword(call, OPTION)
+    if keyword is not None or spread is not None:
+        found.append((keyword or spread or call, "as an engine argument"))
+    connect_args = model.dict_of(model.keyword(call, "connect_args"))
+    if connect_args is not None and OPTION in connect_args:
+        value = connect_args[OPTION]
+        element = model.parent(value)
+        found.append((element if isinstance(element, cst.DictElement) else value, "in `connect_args`"))
     return found

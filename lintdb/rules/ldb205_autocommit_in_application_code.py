@@ -6,12 +6,12 @@ import re
 
 import libcst as cst
 import pglast
-from libcst.metadata import QualifiedNameProvider
 
-from lintdb.cst_helpers import string_value, unwrap_await
+from lintdb.cst_helpers import string_value
 from lintdb.flow import all_calls
+from lintdb.model.handles import ENGINE_FACTORIES, ENGINES
 from lintdb.rule import Invalid, LintRule, Valid
-from lintdb.sqltext import module_constants, sql_string, statements
+from lintdb.sqltext import statements
 
 ALEMBIC_IMPORT = re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b")
 
@@ -19,7 +19,7 @@ _TRANSFER = """
 from sqlalchemy import create_engine, text
 
 engine = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"{engine_args})
-
+{rebind}
 
 def transfer(amount):
     with engine.{opener} as conn:
@@ -39,21 +39,13 @@ def maintain():
 """
 
 
-def transfer_example(engine_args: str = "", opener: str = "begin()") -> str:
-    """Moves money between two accounts in what is meant to be one transaction."""
-    return _TRANSFER.format(engine_args=engine_args, opener=opener)
+def transfer_example(engine_args: str = "", opener: str = "begin()", rebind: str = "") -> str:
+    """Moves money between two accounts in what is meant to be one transaction (``rebind``: a line after
+    the engine's)."""
+    return _TRANSFER.format(engine_args=engine_args, opener=opener, rebind=rebind)
 
 
 WRITES = (pglast.ast.InsertStmt, pglast.ast.UpdateStmt, pglast.ast.DeleteStmt, pglast.ast.MergeStmt)
-ENGINE_FACTORIES = frozenset(
-    {
-        "sqlalchemy.create_engine",
-        "sqlalchemy.engine.create_engine",
-        "sqlalchemy.engine_from_config",
-        "sqlalchemy.ext.asyncio.create_async_engine",
-        "sqlalchemy.ext.asyncio.async_engine_from_config",
-    }
-)
 
 
 def _writes(sql: str) -> bool:
@@ -104,7 +96,6 @@ class AutocommitInApplicationCode(LintRule):
     GATE = ("autocommit",)
     TRIGGER = re.compile(r"[\"']AUTOCOMMIT[\"']", re.IGNORECASE)
     REQUIRES = (re.compile(r"isolation_level"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
         Valid(transfer_example()),
@@ -123,15 +114,26 @@ class AutocommitInApplicationCode(LintRule):
         Invalid(
             transfer_example(opener='connect().execution_options(isolation_level="AUTOCOMMIT")'), positions=[(7, 45)]
         ),
+        Invalid(transfer_example(engine_args=').execution_options(isolation_level="AUTOCOMMIT"'), positions=[(3, 100)]),
+        Invalid(
+            transfer_example(rebind='engine = engine.execution_options(isolation_level="AUTOCOMMIT")\n'),
+            positions=[(4, 35)],
+        ),
     )
 
     def visit_Module(self, node: cst.Module) -> None:
         self.migration = ALEMBIC_IMPORT.search(self.text) is not None
-        self.constants = module_constants(node)
+        self.reported: set[int] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         setting = autocommit_argument(node)
-        if setting is not None and not self.migration and self.qualified(node.func) & ENGINE_FACTORIES:
+        if setting is None or self.migration:
+            return
+        on_engine = bool(self.qualified(node.func) & ENGINE_FACTORIES.keys())
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "execution_options":
+            receiver = self.model.handle_of(node.func.value)
+            on_engine = receiver is not None and receiver.kind in ENGINES
+        if on_engine:
             self._report(setting, "on the engine: every statement of the application commits on its own")
 
     def visit_With(self, node: cst.With) -> None:
@@ -142,12 +144,14 @@ class AutocommitInApplicationCode(LintRule):
                 setting = autocommit_argument(call)
                 if (
                     setting is not None
-                    and not self.qualified(call.func) & ENGINE_FACTORIES
+                    and id(setting) not in self.reported
+                    and not self.qualified(call.func) & ENGINE_FACTORIES.keys()
                     and self._several_statements_with_writes(node)
                 ):
                     self._report(setting, "on a connection that runs several statements")
 
     def _report(self, setting: cst.Arg, where: str) -> None:
+        self.reported.add(id(setting))
         self.report(
             setting,
             f'`isolation_level="AUTOCOMMIT"` {where}, so `begin()`/`commit()` group nothing '
@@ -163,12 +167,11 @@ class AutocommitInApplicationCode(LintRule):
                 and call.func.attr.value in ("execute", "exec_driver_sql")
                 and call.args
             ):
-                value = unwrap_await(call.args[0].value)
-                is_text = isinstance(value, cst.Call) and bool(value.args)  # text("...")
-                if isinstance(value, cst.Call) and is_text:
-                    value = value.args[0].value
-                sql = sql_string(value, self.constants)
-                texts.append("" if sql is None else sql.with_binds_as_params().text if is_text else sql.text)
+                site = self.model.sql_site(call)
+                if site is None:
+                    texts.append("")
+                else:
+                    texts.append((site.sql.with_binds_as_params() if site.style == "text" else site.sql).text)
         return len(texts) >= 2 and any(_writes(text) for text in texts)
 
 

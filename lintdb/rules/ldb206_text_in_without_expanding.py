@@ -6,12 +6,10 @@ import re
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
 
 from lintdb.cst_helpers import call_arg, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.rule import FixSpec, Invalid, LintRule, Span, TextEdit, Valid
-from lintdb.sqltext import SQLALCHEMY_TEXT, module_constants, sql_string
 
 BINDPARAM = frozenset({"sqlalchemy.bindparam", "sqlalchemy.sql.bindparam", "sqlalchemy.sql.expression.bindparam"})
 
@@ -85,7 +83,6 @@ class TextInWithoutExpanding(LintRule):
     GATE = ("text(",)
     TRIGGER = re.compile(r"(?i)\bin\s*\(?\s*:\w+(?![\w:`])")  # not Sphinx roles such as `in :class:`
     REQUIRES = (re.compile(r"\btext\("),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
         Valid(query_example("= ANY(:ids)")),
@@ -126,7 +123,6 @@ class TextInWithoutExpanding(LintRule):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.constants = module_constants(node)
         self.checked = "sqlite" not in self.text.lower()
         self.expanding: set[str] = set()
         self.findings: list[_Finding] = []
@@ -143,12 +139,11 @@ class TextInWithoutExpanding(LintRule):
                 and flag.value.value == "True"
             ):
                 self.expanding.add(name)
-        elif names & SQLALCHEMY_TEXT and self.checked:
+        elif self.checked and self.model.is_text(node):
             self._collect(node)
 
     def _collect(self, call: cst.Call) -> None:
-        argument = call_arg(call, 0, "text")
-        sql = sql_string(argument.value, self.constants) if argument else None
+        sql = self.model.sql_of_call(call)
         if sql is None or ":" not in sql.text:
             return
         tokens = sql.with_binds_as_params().tokens()

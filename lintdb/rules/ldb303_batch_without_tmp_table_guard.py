@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
 
 from lintdb.cst_helpers import call_arg, dotted, python_string, string_value
 from lintdb.diagnostics import Applicability
@@ -77,7 +76,6 @@ class BatchWithoutTmpTableGuard(LintRule):
     GATE = ("batch_alter_table",)
     TRIGGER = re.compile(r"batch_alter_table")
     REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
         Valid("""
@@ -290,8 +288,8 @@ class BatchWithoutTmpTableGuard(LintRule):
 
     def visit_Call(self, node: cst.Call) -> None:
         if self._is_op(node.func, "execute"):
-            sql_arg = call_arg(node, 0, "sqltext")
-            for schema, table in dropped_tables((string_value(sql_arg.value) if sql_arg else None) or ""):
+            sql = self.model.sql_of_call(node)
+            for schema, table in dropped_tables(sql.text if sql is not None else ""):
                 self.guards[-1].add((schema, table.lower()))
         elif self._is_op(node.func, "drop_table"):
             table_arg = call_arg(node, 0, "table_name")
@@ -301,7 +299,8 @@ class BatchWithoutTmpTableGuard(LintRule):
                 self.guards[-1].add((string_value(schema_arg.value) if schema_arg else None, dropped.lower()))
 
     def visit_With(self, node: cst.With) -> None:
-        if self.options.alembic_dialects and "sqlite" not in self.options.alembic_dialects:
+        dialects = self.model.project.dialects  # `alembic-dialects`, else what alembic.ini and env.py say
+        if dialects and "sqlite" not in dialects:
             return
         item = node.items[0]
         call = item.item

@@ -6,7 +6,7 @@ import re
 
 import libcst as cst
 
-from lintdb.cst_helpers import call_arg, dotted, string_value
+from lintdb.cst_helpers import call_arg, dotted
 from lintdb.rule import Invalid, LintRule, Valid
 
 RECIPE = """
@@ -113,11 +113,8 @@ class SqliteTransactionalDdlWithoutBegin(LintRule):
             flag = call_arg(node, None, "transactional_ddl")
             if flag is not None and isinstance(flag.value, cst.Name) and flag.value.value == "True":
                 self.configures.append(flag)
-        if (
-            name.rsplit(".", 1)[-1] in ("exec_driver_sql", "execute")
-            and node.args
-            and (string_value(node.args[0].value) or "").strip().upper() == "BEGIN"
-        ):
+        sql = self.model.sql_of_call(node) if name.rsplit(".", 1)[-1] in ("exec_driver_sql", "execute") else None
+        if sql is not None and sql.text.strip().upper() == "BEGIN":
             self.emits_begin = True
 
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -127,7 +124,8 @@ class SqliteTransactionalDdlWithoutBegin(LintRule):
             )
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        if self.options.alembic_dialects and "sqlite" not in self.options.alembic_dialects:
+        dialects = self.model.project.dialects  # `alembic-dialects`, else what alembic.ini and env.py say
+        if dialects and "sqlite" not in dialects:
             return
         if self.emits_begin and self.disables_pysqlite_begin:
             return

@@ -1,0 +1,174 @@
+"""What the project around a file says, read once per run and cached per project root: the declared
+dependencies (pyproject.toml, requirements*.txt), `alembic.ini`'s `sqlalchemy.url`, and for a
+migration its `env.py` (`render_as_batch`, the dialects it branches on). `[tool.lintdb]` options
+(RuleOptions) override what the files say."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from lintdb.rule import RuleOptions
+
+ROOT_MARKERS = ("pyproject.toml", "alembic.ini", "setup.cfg", "setup.py", ".git")
+DIALECTS = ("postgresql", "sqlite", "mysql", "mariadb", "mssql", "oracle")
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_RENDER_AS_BATCH = re.compile(r"render_as_batch\s*=\s*True")
+_DIALECT_BRANCH = re.compile(r"""(?:dialect\.name|\.drivername|get_backend_name\(\)|url)[^\n]*?["'](\w+)""")
+
+
+def normalized(name: str) -> str:
+    """A distribution name as PEP 503 compares them (`Psycopg_Binary` -> `psycopg-binary`)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class MigrationEnv:
+    """Facts of an Alembic `env.py`."""
+
+    path: Path
+    render_as_batch: bool
+    dialects: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProjectContext:
+    """The project a file belongs to. ``dialects`` are the migration targets: `alembic-dialects` from the
+    config when set, else those of `alembic.ini`'s URL and of env.py's dialect branches."""
+
+    root: Path | None = None
+    dependencies: frozenset[str] = frozenset()
+    alembic_url: str | None = None
+    env: MigrationEnv | None = None
+    dialects: tuple[str, ...] = ()
+
+    def depends_on(self, name: str) -> bool:
+        """Whether the project declares ``name`` (or `name[extra]`, `name-binary`) as a dependency."""
+        wanted = normalized(name)
+        return any(d == wanted or d.startswith(wanted + "-") for d in self.dependencies)
+
+
+def project_root(path: Path) -> Path | None:
+    """The nearest directory above ``path`` holding a project marker."""
+    path = path.resolve()
+    for directory in (path, *path.parents) if path.is_dir() else path.parents:
+        if any((directory / marker).exists() for marker in ROOT_MARKERS):
+            return directory
+    return None
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _requirement_names(lines: list[str]) -> set[str]:
+    found = set()
+    for line in lines:
+        match = _REQUIREMENT_NAME.match(line.split("#", 1)[0])
+        if match and not line.lstrip().startswith("-"):
+            found.add(normalized(match.group(1)))
+    return found
+
+
+def declared_dependencies(root: Path) -> frozenset[str]:
+    """Dependency names from pyproject.toml (PEP 621, optional ones and Poetry's) and requirements*.txt."""
+    found: set[str] = set()
+    text = _read(root / "pyproject.toml")
+    if text is not None:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            data = {}
+        project = data.get("project", {})
+        lines = list(project.get("dependencies", []))
+        for extra in project.get("optional-dependencies", {}).values():
+            lines += extra
+        found |= _requirement_names([line for line in lines if isinstance(line, str)])
+        poetry = data.get("tool", {}).get("poetry", {})
+        names = list(poetry.get("dependencies", {}))
+        for group in poetry.get("group", {}).values():
+            names += list(group.get("dependencies", {}))
+        found |= {normalized(n) for n in names if n != "python"}
+    for requirements in sorted(root.glob("requirements*.txt")):
+        found |= _requirement_names((_read(requirements) or "").splitlines())
+    return frozenset(found)
+
+
+def _alembic_ini(root: Path) -> tuple[str | None, Path | None]:
+    """`sqlalchemy.url` and the script location of the project's alembic.ini."""
+    text = _read(root / "alembic.ini")
+    if text is None:
+        return None, None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None, None
+    url = parser.get("alembic", "sqlalchemy.url", fallback=None)
+    location = parser.get("alembic", "script_location", fallback=None)
+    where = (root / location.replace("%(here)s", str(root))) if location else None
+    return url, where
+
+
+def read_env(path: Path) -> MigrationEnv | None:
+    """The facts of one env.py."""
+    text = _read(path)
+    if text is None:
+        return None
+    dialects = tuple(d for d in DIALECTS if any(m.group(1).startswith(d) for m in _DIALECT_BRANCH.finditer(text)))
+    return MigrationEnv(path, _RENDER_AS_BATCH.search(text) is not None, dialects)
+
+
+@lru_cache(maxsize=64)
+def _context(root: Path | None) -> ProjectContext:
+    if root is None:
+        return ProjectContext()
+    url, scripts = _alembic_ini(root)
+    env = read_env(scripts / "env.py") if scripts is not None else None
+    dialects: tuple[str, ...] = ()
+    if url is not None:
+        dialects = tuple(d for d in DIALECTS if url.startswith(d))
+    if env is not None:
+        dialects = tuple(dict.fromkeys((*dialects, *env.dialects)))
+    return ProjectContext(root, declared_dependencies(root), url, env, dialects)
+
+
+@lru_cache(maxsize=256)
+def _env_beside(directory: Path) -> MigrationEnv | None:
+    """env.py of a migration in ``directory`` (`versions/`), or of env.py itself."""
+    for candidate in (directory / "env.py", directory.parent / "env.py"):
+        if candidate.is_file():
+            return read_env(candidate)
+    return None
+
+
+def project_context(path: str | Path | None, options: RuleOptions | None = None) -> ProjectContext:
+    """The project context of the file at ``path`` (empty without one), with the config's overrides."""
+    context = ProjectContext() if path is None else _context(project_root(Path(path)))
+    if path is not None:
+        env = _env_beside(Path(path).resolve().parent)
+        if env is not None and env != context.env:
+            context = ProjectContext(
+                context.root,
+                context.dependencies,
+                context.alembic_url,
+                env,
+                tuple(dict.fromkeys((*context.dialects, *env.dialects))),
+            )
+    if options is not None and options.alembic_dialects:
+        context = ProjectContext(
+            context.root, context.dependencies, context.alembic_url, context.env, options.alembic_dialects
+        )
+    return context

@@ -1,0 +1,143 @@
+"""The per-file semantic model every rule queries (`self.model`): names, values, SQL at call sites,
+database handles, transactions and the project context. Each part is built on first use, once per file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+
+import libcst as cst
+
+from lintdb.model.handles import Handle, Handles
+from lintdb.model.names import Names
+from lintdb.model.project import ProjectContext, project_context
+from lintdb.model.sql import CallSql, SqlSite
+from lintdb.model.transactions import Transactions
+from lintdb.model.tree import Tree
+from lintdb.model.values import Values
+from lintdb.rule import RuleOptions
+from lintdb.sqltext import SqlString
+
+
+class SemanticModel:
+    """One file's model, shared by the rules that run on it."""
+
+    def __init__(self, module: cst.Module, options: RuleOptions | None = None, path: str | Path | None = None) -> None:
+        self.module = module
+        self.options = options or RuleOptions()
+        self.path = path
+
+    @cached_property
+    def tree(self) -> Tree:
+        """Parents and scopes (one walk of the module)."""
+        return Tree(self.module)
+
+    @cached_property
+    def _names(self) -> Names:
+        return Names(self.tree)
+
+    @cached_property
+    def _values(self) -> Values:
+        return Values(self.tree, self._names)
+
+    @cached_property
+    def _sql(self) -> CallSql:
+        return CallSql(self.tree, self._names, self._values)
+
+    @cached_property
+    def _handles(self) -> Handles:
+        return Handles(self.tree, self._names, self._values)
+
+    @cached_property
+    def _transactions(self) -> Transactions:
+        return Transactions(self.tree, self._handles)
+
+    @cached_property
+    def project(self) -> ProjectContext:
+        """The project around the file (read once per run and project root; config overrides it)."""
+        return project_context(self.path, self.options)
+
+    # Names
+    def qualified_name(self, expr: cst.CSTNode) -> str | None:
+        """`asyncpg.connect` for `pg.connect` after `import asyncpg as pg`; None when not imported (or
+        when several imports may bind it)."""
+        found = self._names.qualified_names(expr)
+        return next(iter(found)) if len(found) == 1 else None
+
+    def qualified_names(self, expr: cst.CSTNode) -> set[str]:
+        """Every qualified name the expression may stand for."""
+        return self._names.qualified_names(expr)
+
+    # Values
+    def value_of(self, expr: cst.BaseExpression) -> cst.BaseExpression | None:
+        """What a name or attribute holds (one assignment in the function or module, a class attribute or
+        settings default, an attribute assigned once in the module, an environment default)."""
+        return self._values.value_of(expr)
+
+    def values_of(self, expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+        """Every value it may hold (each item of a literal tuple a `for` iterates over)."""
+        return self._values.values_of(expr)
+
+    def assigned(self, name: cst.Name) -> list[cst.BaseExpression]:
+        """Every value `name = value` assigns in the scope ``name`` is used in."""
+        return self._values.assigned(name)
+
+    def string_of(self, expr: cst.BaseExpression) -> SqlString | None:
+        """The text of a string expression with a map back to the source (holes as sqltext.HOLE)."""
+        return self._values.string_of(expr)
+
+    def text_of(self, expr: cst.BaseExpression | None) -> str | None:
+        """The plain text of a string expression (URLs: f-string holes as sqltext.HOLE)."""
+        return self._values.text_of(expr)
+
+    def dict_of(self, expr: cst.BaseExpression | None) -> dict[str, cst.BaseExpression] | None:
+        """The string-keyed items of `{...}`, `dict(...)` or a name holding one."""
+        return self._values.dict_of(expr)
+
+    def keyword(self, call: cst.Call, name: str) -> cst.BaseExpression | None:
+        """A call's keyword argument, also through `**OPTS` and `**dict(...)`."""
+        return self._values.keyword(call, name)
+
+    # SQL
+    def sql_of_call(self, call: cst.Call) -> SqlString | None:
+        """The SQL a call runs or builds: driver methods, `text()`, `exec_driver_sql`, `op.execute`, wrappers."""
+        return self._sql.sql_of_call(call)
+
+    def sql_site(self, call: cst.Call) -> SqlSite | None:
+        """The SQL of a call with the argument that holds it and its style (text / driver / alembic / wrapper)."""
+        return self._sql.site(call)
+
+    def is_text(self, expr: cst.BaseExpression) -> bool:
+        """Whether the expression is a SQLAlchemy `text(...)` call."""
+        return self._sql.is_text(expr)
+
+    # Handles
+    def handle_of(self, expr: cst.BaseExpression, inferred: bool = False) -> Handle | None:
+        """The database handle an expression holds where it is used (see handles.Handle)."""
+        return self._handles.handle_of(expr, inferred)
+
+    def handles_at(self, node: cst.CSTNode) -> Mapping[str, Handle]:
+        """Every dotted name's handle before the statement that holds ``node``."""
+        return self._handles.at(node)
+
+    def iterated_handle(self, expr: cst.BaseExpression) -> Handle | None:
+        """The handle of each item of `for x in expr` (asyncpg records)."""
+        return self._handles.iterated(expr, self._handles.at(expr))
+
+    # Scopes and transactions
+    def enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
+        """The function whose body holds ``node``."""
+        return self._handles.enclosing_function(node)
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        """The node directly above ``node``."""
+        return self.tree.parent(node)
+
+    def in_transaction(self, node: cst.CSTNode, connection: str | None = None) -> bool:
+        """Whether ``node`` runs in a transaction (on the dotted ``connection`` when given)."""
+        return self._transactions.in_transaction(node, connection)
+
+    def transaction_block(self, node: cst.CSTNode, connection: str | None = None) -> cst.With | None:
+        """The innermost `with` block around ``node`` that opens a transaction (on ``connection``)."""
+        return self._transactions.block(node, connection)

@@ -1,0 +1,140 @@
+"""The SQL of a call site: driver methods (`execute`, `fetch*`, `prepare`, `cursor`, `copy_*`,
+`exec_driver_sql`), SQLAlchemy's `text()`, Alembic's `op.execute`, and the module's own wrappers
+whose parameter reaches one of those."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from lintdb.cst_helpers import call_arg, unwrap_await
+from lintdb.model.names import Names
+from lintdb.model.tree import Tree, calls_under
+from lintdb.model.values import Values
+from lintdb.sqltext import SQLALCHEMY_TEXT, STATEMENT_START, SqlString, statements
+
+SQL_METHODS = frozenset(
+    {
+        "execute",
+        "executemany",
+        "fetch",
+        "fetchrow",
+        "fetchval",
+        "fetchmany",
+        "prepare",
+        "cursor",
+        "copy_from_query",
+        "exec_driver_sql",
+    }
+)
+ALEMBIC_EXECUTE = frozenset({"alembic.op.execute"})
+SQL_KEYWORDS = ("query", "statement", "sql", "sqltext", "text")
+
+
+@dataclass(frozen=True)
+class SqlSite:
+    """Where a call takes SQL: the argument that holds it, its text, and how it is written.
+
+    ``style`` is "text" for SQLAlchemy `text()` (binds are `:name`; the SQL may be wrapped by an
+    `execute()`), "driver" for SQL a driver gets as it is (asyncpg `$1`, `exec_driver_sql`), "alembic"
+    for `op.execute`, "wrapper" for a call of the module's own function that forwards it."""
+
+    call: cst.Call
+    argument: cst.BaseExpression
+    sql: SqlString
+    style: str
+
+
+def _first_argument(call: cst.Call) -> cst.Arg | None:
+    found = call_arg(call, 0)
+    if found is not None:
+        return found
+    return next((a for a in call.args if a.keyword is not None and a.keyword.value in SQL_KEYWORDS), None)
+
+
+class CallSql:
+    """SQL at call sites of one module."""
+
+    def __init__(self, tree: Tree, names: Names, values: Values) -> None:
+        self.tree = tree
+        self.names = names
+        self.values = values
+        self._wrappers: dict[str, int] | None = None
+
+    def is_text(self, call: cst.BaseExpression | None) -> bool:
+        """Whether ``call`` is SQLAlchemy's `text(...)`."""
+        return isinstance(call, cst.Call) and bool(self.names.qualified_names(call.func) & SQLALCHEMY_TEXT)
+
+    def site(self, call: cst.Call) -> SqlSite | None:
+        """Where and how ``call`` takes SQL whose text is known, else None."""
+        argument = self.sql_argument(call)
+        if argument is None:
+            return None
+        node, style = argument
+        value = unwrap_await(node)
+        if style != "text" and isinstance(value, cst.Name) and self.is_text(held := self.values.value_of(value)):
+            assert held is not None
+            value = held
+        if style != "text" and self.is_text(value):
+            assert isinstance(value, cst.Call)
+            inner = _first_argument(value)
+            if inner is None:
+                return None
+            value, style = inner.value, "text"
+        sql = self.values.string_of(value)
+        return SqlSite(call, value, sql, style) if sql is not None else None
+
+    def sql_argument(self, call: cst.Call) -> tuple[cst.BaseExpression, str] | None:
+        """The argument that holds a call's SQL and the call's style, whatever its text."""
+        qualified = self.names.qualified_names(call.func)
+        if qualified & SQLALCHEMY_TEXT:
+            style = "text"
+        elif qualified & ALEMBIC_EXECUTE:
+            style = "alembic"
+        elif isinstance(call.func, cst.Attribute) and call.func.attr.value in SQL_METHODS:
+            style = "driver"
+        elif isinstance(call.func, cst.Name) and call.func.value in self.wrappers():
+            index = self.wrappers()[call.func.value]
+            arg = call_arg(call, index)
+            if arg is None:
+                return None
+            sql = self.values.string_of(arg.value)
+            if sql is None or not STATEMENT_START.match(sql.text) or not statements(sql.with_binds_as_params().text):
+                return None
+            return arg.value, "wrapper"
+        else:
+            return None
+        arg = _first_argument(call)
+        return (arg.value, style) if arg is not None else None
+
+    def sql_of_call(self, call: cst.Call) -> SqlString | None:
+        """The SQL text a call runs or builds (see SqlSite)."""
+        found = self.site(call)
+        return found.sql if found is not None else None
+
+    def wrappers(self) -> dict[str, int]:
+        """The module-level functions that forward a parameter to a SQL call: name -> its position."""
+        if self._wrappers is None:
+            self._wrappers = {}
+            for function in self.tree.functions:
+                if self.tree.scope(function) is not self.tree.root:
+                    continue
+                position = self._forwarded(function)
+                if position is not None:
+                    self._wrappers[function.name.value] = position
+        return self._wrappers
+
+    def _forwarded(self, function: cst.FunctionDef) -> int | None:
+        params = [p.name.value for p in function.params.params]
+        for node in calls_under(function.body):
+            found = self.sql_argument(node)
+            if found is None or found[1] == "wrapper":
+                continue
+            value = unwrap_await(found[0])
+            if self.is_text(value) and isinstance(value, cst.Call):
+                inner = _first_argument(value)
+                value = inner.value if inner is not None else value
+            if isinstance(value, cst.Name) and value.value in params:
+                return params.index(value.value)
+        return None

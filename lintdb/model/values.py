@@ -1,0 +1,193 @@
+"""What names and attributes hold: assignments in the function or module, class attributes (`self.x`
+set in a method, class-level defaults such as pydantic `BaseSettings` fields), attributes assigned
+anywhere in the module (`app.state.pool = ...`), the items of a literal tuple a `for` iterates,
+`os.environ.get` / `os.getenv` defaults, and dicts (`{...}`, `dict(...)`, `**OPTS`)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from lintdb.cst_helpers import call_arg, dotted, string_value
+from lintdb.model.names import Names
+from lintdb.model.tree import Tree
+from lintdb.sqltext import MAX_DEPTH, SqlString, sql_string
+
+ENVIRON_GETTERS = frozenset({"os.environ.get", "os.getenv"})
+_LITERAL_SEQUENCES = (cst.Tuple, cst.List, cst.Set)
+
+
+class Values:
+    """Value lookups over one module."""
+
+    def __init__(self, tree: Tree, names: Names) -> None:
+        self.tree = tree
+        self.names = names
+
+    def values_of(self, expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+        """Every value ``expr`` may hold: one for a name assigned once, each item of a literal tuple a `for`
+        iterates over, none when it is assigned several times, a parameter, or unknown."""
+        if isinstance(expr, cst.Name):
+            binders = self.names.bindings(expr)
+            if len(binders) != 1:
+                return []
+            return self._bound(binders[0], expr.value)
+        if isinstance(expr, cst.Attribute):
+            return self._attribute(expr)
+        if isinstance(expr, cst.Call) and self.names.qualified_names(expr.func) & ENVIRON_GETTERS:
+            default = call_arg(expr, 1, "default")
+            return [default.value] if default is not None else []
+        return []
+
+    def assigned(self, name: cst.Name) -> list[cst.BaseExpression]:
+        """The values every `name = value` in the scope ``name`` is used in assigns, in source order."""
+        found = []
+        for binder in self.names.bindings(name):
+            if isinstance(binder, (cst.Assign, cst.AnnAssign)) and binder.value is not None:
+                found.append(binder.value)
+        return found
+
+    def value_of(self, expr: cst.BaseExpression) -> cst.BaseExpression | None:
+        """The one value ``expr`` holds, else None."""
+        found = self.values_of(expr)
+        return found[0] if len(found) == 1 else None
+
+    def _bound(self, binder: cst.CSTNode, name: str) -> list[cst.BaseExpression]:
+        if isinstance(binder, cst.Assign):
+            if all(isinstance(t.target, cst.Name) for t in binder.targets):
+                return [binder.value]
+            return []
+        if isinstance(binder, cst.AnnAssign) and binder.value is not None and isinstance(binder.target, cst.Name):
+            return [binder.value]
+        if isinstance(binder, cst.For) and isinstance(binder.target, cst.Name):
+            items = binder.iter
+            if isinstance(items, cst.Name):
+                items = self.value_of(items) or items
+            if isinstance(items, _LITERAL_SEQUENCES) and not any(
+                isinstance(e, cst.StarredElement) for e in items.elements
+            ):
+                return [e.value for e in items.elements]
+        return []
+
+    def _attribute(self, expr: cst.Attribute) -> list[cst.BaseExpression]:
+        """`self.x` (set in a method of the class, or a class-level default), `Settings().x` / `settings.x`
+        for a class of this module, and `a.b.c` assigned once anywhere in the module."""
+        owner = self._class_of(expr.value)
+        if owner is not None:
+            assigned = self.tree.attribute_values.get(f"{owner.name.value}.{expr.attr.value}", [])
+            if len(assigned) == 1:
+                return assigned
+            if not assigned:
+                return self._class_default(owner, expr.attr.value)
+            return []
+        path = dotted(expr)
+        assigned = self.tree.attribute_values.get(path, []) if path else []
+        return assigned if len(assigned) == 1 else []
+
+    def _class_of(self, expr: cst.BaseExpression) -> cst.ClassDef | None:
+        """The module's class an instance expression belongs to: `self` in a method, `Settings()`, or a
+        name assigned `Settings()`."""
+        if isinstance(expr, cst.Name):
+            binders = self.names.bindings(expr)
+            if len(binders) == 1 and isinstance(binders[0], cst.Param):
+                return self._method_class(binders[0])
+            value = self.value_of(expr)
+            return self._class_of(value) if isinstance(value, cst.Call) else None
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name):
+            binders = self.names.bindings(expr.func)
+            if len(binders) == 1 and isinstance(binders[0], cst.ClassDef):
+                return binders[0]
+        return None
+
+    def _method_class(self, param: cst.Param) -> cst.ClassDef | None:
+        function = self.tree.parent(self.tree.parent(param) or param)
+        if not isinstance(function, cst.FunctionDef) or not function.params.params:
+            return None
+        if function.params.params[0] is not param:
+            return None
+        owner = self.tree.scope(function).node
+        return owner if isinstance(owner, cst.ClassDef) else None
+
+    @staticmethod
+    def _class_default(owner: cst.ClassDef, name: str) -> list[cst.BaseExpression]:
+        body = owner.body.body if isinstance(owner.body, cst.IndentedBlock) else ()
+        found: list[cst.BaseExpression] = []
+        for statement in body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+                    if small.target.value == name:
+                        found.append(small.value)
+                elif isinstance(small, cst.Assign) and any(
+                    isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets
+                ):
+                    found.append(small.value)
+        return found if len(found) == 1 else []
+
+    def resolve(self, expr: cst.BaseExpression, depth: int = 0) -> cst.BaseExpression | None:
+        """One step of following ``expr`` to what it holds, for the string and dict readers."""
+        return self.value_of(expr) if depth <= MAX_DEPTH else None
+
+    def string_of(self, expr: cst.BaseExpression) -> SqlString | None:
+        """The text of a string expression, following names, attributes, `+`, `%`, `.format` and
+        environment defaults; f-string holes and format placeholders become sqltext.HOLE."""
+        return sql_string(expr, self.resolve)
+
+    def text_of(self, expr: cst.BaseExpression | None) -> str | None:
+        """The text a string expression holds (f-string holes as sqltext.HOLE), or None."""
+        if expr is None:
+            return None
+        plain = string_value(expr)
+        if plain is not None:
+            return plain
+        found = self.string_of(expr)
+        return found.text if found is not None else None
+
+    def dict_of(self, expr: cst.BaseExpression | None, depth: int = 0) -> dict[str, cst.BaseExpression] | None:
+        """The string-keyed items of `{...}`, `dict(key=...)` or a name holding one (`**` merged), or None
+        when it is not such a dict or an item is not known."""
+        if expr is None or depth > MAX_DEPTH:
+            return None
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            return self.dict_of(self.value_of(expr), depth + 1)
+        found: dict[str, cst.BaseExpression] = {}
+        if isinstance(expr, cst.Dict):
+            for element in expr.elements:
+                if not isinstance(element, cst.DictElement):
+                    inner = self.dict_of(element.value, depth + 1)
+                    if inner is None:
+                        return None
+                    found.update(inner)
+                    continue
+                key = string_value(element.key)
+                if key is None:
+                    return None
+                found[key] = element.value
+            return found
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "dict":
+            if self.names.bindings(expr.func):
+                return None
+            for arg in expr.args:
+                if arg.star == "**":
+                    inner = self.dict_of(arg.value, depth + 1)
+                    if inner is None:
+                        return None
+                    found.update(inner)
+                elif arg.keyword is not None:
+                    found[arg.keyword.value] = arg.value
+                else:
+                    return None
+            return found
+        return None
+
+    def keyword(self, call: cst.Call, name: str) -> cst.BaseExpression | None:
+        """A call's keyword argument ``name``: given directly, or in a `**OPTS` / `**dict(...)` it spreads."""
+        direct = call_arg(call, None, name)
+        if direct is not None:
+            return direct.value
+        for arg in call.args:
+            if arg.star == "**":
+                items = self.dict_of(arg.value)
+                if items is not None and name in items:
+                    return items[name]
+        return None

@@ -1,0 +1,59 @@
+"""The project context: dependencies, alembic.ini, a migration's env.py, config overrides, one read per root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+
+from lintdb.model import SemanticModel
+from lintdb.model.project import _context, project_context
+from lintdb.rule import RuleOptions
+
+
+def _project(root: Path) -> Path:
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "app"\ndependencies = ["asyncpg>=0.29", "SQLAlchemy[asyncio]"]\n'
+        '[project.optional-dependencies]\nlite = ["aiosqlite"]\n',
+        encoding="utf-8",
+    )
+    (root / "requirements-dev.txt").write_text("# tools\npsycopg[binary]==3.2\n-r base.txt\n", encoding="utf-8")
+    (root / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\nsqlalchemy.url = postgresql+psycopg://db/app\n", encoding="utf-8"
+    )
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "migrations" / "env.py").write_text(
+        "def run(connection):\n"
+        '    if connection.dialect.name == "sqlite":\n'
+        "        context.configure(connection=connection, render_as_batch=True)\n",
+        encoding="utf-8",
+    )
+    migration = versions / "0001_init.py"
+    migration.write_text("def upgrade():\n    pass\n", encoding="utf-8")
+    return migration
+
+
+def test_context_of_a_migration(tmp_path: Path) -> None:
+    context = project_context(_project(tmp_path))
+    assert context.root == tmp_path
+    assert context.depends_on("asyncpg") and context.depends_on("aiosqlite") and context.depends_on("psycopg")
+    assert context.depends_on("sqlalchemy") and not context.depends_on("mysqlclient")
+    assert context.alembic_url == "postgresql+psycopg://db/app"
+    assert context.env is not None and context.env.render_as_batch
+    assert context.dialects == ("postgresql", "sqlite")
+
+
+def test_config_overrides_and_one_read_per_root(tmp_path: Path) -> None:
+    migration = _project(tmp_path)
+    project_context(migration)
+    hits = _context.cache_info().hits
+    other = migration.parent / "0002_more.py"
+    overridden = project_context(other, RuleOptions(alembic_dialects=("postgresql",)))
+    assert _context.cache_info().hits == hits + 1
+    assert overridden.dialects == ("postgresql",)
+
+
+def test_model_without_a_path_has_an_empty_context() -> None:
+    context = SemanticModel(cst.parse_module("x = 1\n")).project
+    assert context.root is None and context.dependencies == frozenset() and context.env is None

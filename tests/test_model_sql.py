@@ -1,0 +1,65 @@
+"""One `sql_of_call` for every SQL call site, and how it tells `text()` from other calls."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from tests.model_support import find, model_of
+
+SOURCE = """
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy import text
+
+QUERY = "SELECT 1"
+
+
+def run_sql(session, sql, params=None):
+    return session.execute(text(sql), params)
+
+
+async def main(con, conn, session):
+    await con.fetch("SELECT $1::int", 1)
+    await con.copy_from_query("SELECT 2", output="f")
+    conn.exec_driver_sql("DELETE FROM t")
+    op.execute("DROP TABLE IF EXISTS _tmp")
+    session.execute(sa.text("UPDATE t SET a = :a"))
+    stmt = text("INSERT INTO t VALUES (:a)")
+    session.execute(stmt)
+    session.execute(compiled("DELETE FROM t"))
+    session.execute(QUERY)
+    run_sql(session, "DELETE FROM t WHERE id = :id", {"id": 1})
+    run_sql(session, "not sql at all")
+    print("SELECT 3")
+"""
+
+
+def _site(code: str) -> tuple[str, str] | None:
+    model = model_of(SOURCE)
+    site = model.sql_site(find(model, code, cst.Call))
+    return None if site is None else (site.sql.text, site.style)
+
+
+def test_driver_methods_text_alembic_and_constants() -> None:
+    assert _site('con.fetch("SELECT $1::int", 1)') == ("SELECT $1::int", "driver")
+    assert _site('con.copy_from_query("SELECT 2", output="f")') == ("SELECT 2", "driver")
+    assert _site('conn.exec_driver_sql("DELETE FROM t")') == ("DELETE FROM t", "driver")
+    assert _site('op.execute("DROP TABLE IF EXISTS _tmp")') == ("DROP TABLE IF EXISTS _tmp", "alembic")
+    assert _site('session.execute(sa.text("UPDATE t SET a = :a"))') == ("UPDATE t SET a = :a", "text")
+    assert _site('sa.text("UPDATE t SET a = :a")') == ("UPDATE t SET a = :a", "text")
+    assert _site("session.execute(stmt)") == ("INSERT INTO t VALUES (:a)", "text")
+    assert _site("session.execute(QUERY)") == ("SELECT 1", "driver")
+    assert _site('print("SELECT 3")') is None
+
+
+def test_only_sqlalchemy_text_counts_as_text() -> None:
+    """A call that is not `text()` hides its argument: LDB205 used to read any call's first argument."""
+    assert _site('session.execute(compiled("DELETE FROM t"))') is None
+
+
+def test_project_wrapper_whose_argument_is_sql() -> None:
+    assert _site('run_sql(session, "DELETE FROM t WHERE id = :id", {"id": 1})') == (
+        "DELETE FROM t WHERE id = :id",
+        "wrapper",
+    )
+    assert _site('run_sql(session, "not sql at all")') is None
