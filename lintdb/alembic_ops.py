@@ -6,9 +6,9 @@ import libcst as cst
 
 from lintdb.cst_helpers import call_arg, string_value
 from lintdb.rule import LintRule
+from lintdb.sqltext import HOLE
 
 COLUMN = frozenset({"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.sql.schema.Column"})
-TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
 
 
 def is_op(rule: LintRule, call: cst.Call, name: str) -> bool:
@@ -17,9 +17,9 @@ def is_op(rule: LintRule, call: cst.Call, name: str) -> bool:
 
 
 def resolved(rule: LintRule, expr: cst.BaseExpression) -> cst.BaseExpression:
-    """What a name holds when one assignment tells, else the expression itself."""
-    if isinstance(expr, cst.Name):
-        return rule.assigned_value(expr) or expr
+    """What a name or attribute holds when the model can tell, else the expression itself."""
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        return rule.model.value_of(expr) or expr
     return expr
 
 
@@ -75,18 +75,13 @@ def is_execute(rule: LintRule, call: cst.Call) -> bool:
 
 
 def execute_sql(rule: LintRule, call: cst.Call) -> str | None:
-    """The SQL text of `op.execute(...)` or `op.get_bind().execute(...)` / `.exec_driver_sql(...)`: a
-    literal, `text("...")`, or a name assigned one; None when the call is neither or its SQL is not known."""
+    """The SQL text of `op.execute(...)` or `op.get_bind().execute(...)` / `.exec_driver_sql(...)` (a
+    literal, `text("...")`, a name holding one: the model's `sql_of_call`); None when the call is
+    neither, or its SQL is not known in full (an f-string hole)."""
     if not is_execute(rule, call):
         return None
-    sql_arg = call_arg(call, 0, "statement" if on_bind(rule, call) else "sqltext")
-    if sql_arg is None:
-        return None
-    value = resolved(rule, sql_arg.value)
-    if isinstance(value, cst.Call) and rule.qualified(value.func) & TEXT:
-        text_arg = call_arg(value, 0, "text")
-        value = resolved(rule, text_arg.value) if text_arg else value
-    return string_value(value)
+    sql = rule.model.sql_of_call(call)
+    return sql.text if sql is not None and HOLE not in sql.text else None
 
 
 def op_name(rule: LintRule, call: cst.Call) -> str | None:

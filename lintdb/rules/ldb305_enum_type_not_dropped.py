@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 import pglast
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
 from pglast import enums
 
 from lintdb.alembic_ops import (
@@ -20,7 +19,7 @@ from lintdb.alembic_ops import (
     name_text,
     resolved,
 )
-from lintdb.cst_helpers import assigned_values, call_arg, string_value
+from lintdb.cst_helpers import call_arg, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.flow import all_calls
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
@@ -144,7 +143,6 @@ class EnumTypeNotDropped(LintRule):
     GATE = ("enum",)
     TRIGGER = re.compile(r"(?i)\benum\b")
     REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"), re.compile(r"\bdef\s+downgrade\b"))
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(ticket_migration(after_drop='    sa.Enum(name="ticket_status").drop(op.get_bind(), checkfirst=True)\n')),
@@ -290,7 +288,8 @@ class EnumTypeNotDropped(LintRule):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        if self.options.alembic_dialects and "postgresql" not in self.options.alembic_dialects:
+        dialects = self.model.project.dialects
+        if dialects and "postgresql" not in dialects:
             return
         functions = {
             s.name.value: s
@@ -357,9 +356,7 @@ class EnumTypeNotDropped(LintRule):
         """The enum type call an expression is (or a name holds) and, for a module name, that name."""
         value = resolved(self, expr)
         if isinstance(value, cst.Call) and self.qualified(value.func) & (SA_ENUM | PG_ENUM):
-            module_level = isinstance(expr, cst.Name) and any(
-                v is value for v in assigned_values(self.module, expr.value)
-            )
+            module_level = isinstance(expr, cst.Name) and self.model.enclosing_function(value) is None
             return value, expr.value if module_level and isinstance(expr, cst.Name) else None
         return None
 

@@ -6,7 +6,6 @@ import re
 
 import libcst as cst
 import pglast
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
 from pglast import enums
 
 from lintdb.alembic_ops import execute_sql, is_op, op_name
@@ -130,7 +129,6 @@ class NonTransactionalStatementInMigration(LintRule):
     GATE = ("concurrently", "vacuum", "database", "add value", "commit")
     TRIGGER = re.compile(r"(?i)concurrently|vacuum|database|add\s+value|commit")
     REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from lintdb.alembic_ops import COLUMN, batch_method, batch_table, is_op, name_text, resolved
 from lintdb.cst_helpers import call_arg, string_value
@@ -86,7 +85,6 @@ class AddNotNullColumnWithoutDefault(LintRule):
     GATE = ("add_column",)
     TRIGGER = re.compile(r"add_column")
     REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"), re.compile(r"nullable\s*=\s*False"))
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider)
 
     VALID = (
         Valid(

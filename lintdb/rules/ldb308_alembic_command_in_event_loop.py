@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.metadata import QualifiedNameProvider
 
 from lintdb.cst_fixes import mentions
 from lintdb.cst_helpers import dotted
@@ -123,7 +122,6 @@ class AlembicCommandInEventLoop(LintRule):
     GATE = ("alembic",)
     TRIGGER = re.compile(r"\basync\s+def\b")
     REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     VALID = (
         Valid(
