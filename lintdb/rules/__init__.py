@@ -30,6 +30,12 @@ from lintdb.rules.ldb303_batch_without_tmp_table_guard import BatchWithoutTmpTab
 from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import (
     SqliteTransactionalDdlWithoutBegin,
 )
+from lintdb.rules.ldb305_enum_type_not_dropped import EnumTypeNotDropped
+from lintdb.rules.ldb306_non_transactional_statement_in_migration import (
+    NonTransactionalStatementInMigration,
+)
+from lintdb.rules.ldb307_add_not_null_column_without_default import AddNotNullColumnWithoutDefault
+from lintdb.rules.ldb308_alembic_command_in_event_loop import AlembicCommandInEventLoop
 from lintdb.rules.ldb900_unused_noqa import UnusedNoqa
 
 RULES: tuple[type[LintRule], ...] = (
@@ -54,6 +60,10 @@ RULES: tuple[type[LintRule], ...] = (
     MigrationsAutocommit,
     BatchWithoutTmpTableGuard,
     SqliteTransactionalDdlWithoutBegin,
+    EnumTypeNotDropped,
+    NonTransactionalStatementInMigration,
+    AddNotNullColumnWithoutDefault,
+    AlembicCommandInEventLoop,
     UnusedNoqa,
 )
 RULES_BY_CODE: dict[str, type[LintRule]] = {rule.CODE: rule for rule in sorted(RULES, key=lambda r: r.CODE)}
