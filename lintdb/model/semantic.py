@@ -87,6 +87,11 @@ class SemanticModel:
         """The text of a string expression with a map back to the source (holes as sqltext.HOLE)."""
         return self._values.string_of(expr)
 
+    def texts_of(self, expr: cst.BaseExpression) -> list[str]:
+        """Every plain text a string expression may hold (literal tuples a `for` iterates, f-strings over
+        them); empty when not known."""
+        return self._values.texts_of(expr)
+
     def text_of(self, expr: cst.BaseExpression | None) -> str | None:
         """The plain text of a string expression (URLs: f-string holes as sqltext.HOLE)."""
         return self._values.text_of(expr)

@@ -14,6 +14,7 @@ from lintdb.sqltext import MAX_DEPTH, SqlString, sql_string
 
 ENVIRON_GETTERS = frozenset({"os.environ.get", "os.getenv"})
 _LITERAL_SEQUENCES = (cst.Tuple, cst.List, cst.Set)
+MAX_TEXTS = 64
 
 
 class Values:
@@ -142,6 +143,33 @@ class Values:
             return plain
         found = self.string_of(expr)
         return found.text if found is not None else None
+
+    def texts_of(self, expr: cst.BaseExpression, depth: int = 0) -> list[str]:
+        """Every plain text a string expression may hold: a literal, a name bound to one or to each item of
+        a literal tuple a `for` iterates, an f-string whose holes are such names (each combination, at most
+        MAX_TEXTS); empty when any part is not known."""
+        plain = string_value(expr)
+        if plain is not None:
+            return [plain]
+        if depth > MAX_DEPTH:
+            return []
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            found = [t for value in self.values_of(expr) for t in self.texts_of(value, depth + 1)]
+            return found[:MAX_TEXTS]
+        if not isinstance(expr, cst.FormattedString):
+            return []
+        texts = [""]
+        for part in expr.parts:
+            if isinstance(part, cst.FormattedStringText):
+                pieces = [part.value]
+            elif isinstance(part, cst.FormattedStringExpression) and part.conversion is None and not part.format_spec:
+                pieces = self.texts_of(part.expression, depth + 1)
+            else:
+                pieces = []
+            if not pieces:
+                return []
+            texts = [t + p for t in texts for p in pieces][:MAX_TEXTS]
+        return texts
 
     def dict_of(self, expr: cst.BaseExpression | None, depth: int = 0) -> dict[str, cst.BaseExpression] | None:
         """The string-keyed items of `{...}`, `dict(key=...)` or a name holding one (`**` merged), or None

@@ -93,8 +93,26 @@ class SqlSyntaxError(LintRule):
                 with sqlite3.connect(path) as db:
                     db.execute("INSERT OR REPLACE INTO t (id, name) VALUES (?, ?)", (id, name))
             """),
+        Valid(
+            """
+            from sqlalchemy import text
+
+
+            async def mark_seen(session, item_id):
+                await session.execute(text("UPDATE OR IGNORE items SET seen = 1 WHERE id = :id"), {"id": item_id})
+                await session.execute(text("INSERT OR REPLACE INTO seen (id) VALUES (:id)"), {"id": item_id})
+            """,
+            options={"alembic-dialects": ["sqlite"]},
+        ),
     )
     INVALID = (
+        Invalid(
+            """
+            async def rows(con):
+                return await con.fetch("SELECT * FROM t WHERE")
+            """,
+            positions=[(2, 45)],
+        ),
         Invalid(
             """
             import asyncpg
@@ -141,7 +159,9 @@ class SqlSyntaxError(LintRule):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.check_text = "sqlite" not in self.text.lower()
+        # On a SQLite-only project `text()` and untraced calls hold SQLite's SQL, not PostgreSQL's.
+        self.sqlite_only = self.model.project.sqlite_only
+        self.check_text = not self.sqlite_only and "sqlite" not in self.text.lower()
 
     def visit_Call(self, node: cst.Call) -> None:
         if not isinstance(node.func, cst.Attribute):
@@ -149,9 +169,9 @@ class SqlSyntaxError(LintRule):
                 self._check(node, "text")
             return
         method = node.func.attr.value
-        if method in ASYNCPG_ONLY_METHODS:
+        if method in ASYNCPG_ONLY_METHODS and not self.sqlite_only:
             self._check(node, "driver")
-        elif method in TRACED_METHODS:
+        elif method in TRACED_METHODS or method in ASYNCPG_ONLY_METHODS:
             origin = self.model.handle_of(node.func.value)
             if origin is not None and origin.kind in TRACED_KINDS:
                 self._check(node, "driver")
@@ -173,7 +193,10 @@ class SqlSyntaxError(LintRule):
         except pg_parser.ParseError as error:
             message, index = error.args[0], error.args[1]
         tokens = sql.tokens()
-        at = next((i for i, t in enumerate(tokens) if t.start <= index < t.end), None)
+        if index is None:  # "at end of input": the parser names no position, the last token is where it ends
+            at = len(tokens) - 1 if tokens else None
+        else:
+            at = next((i for i, t in enumerate(tokens) if t.start <= index < t.end), None)
         if at is not None and _beside_hole_or_in_list(sql, tokens, at):
             return
         token = tokens[at] if at is not None else None
