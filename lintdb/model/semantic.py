@@ -9,6 +9,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from lintdb.model.dialects import dialect_branch
 from lintdb.model.handles import Handle, Handles
 from lintdb.model.names import Names
 from lintdb.model.project import ProjectContext, project_context
@@ -129,6 +130,12 @@ class SemanticModel:
     def iterated_handle(self, expr: cst.BaseExpression) -> Handle | None:
         """The handle of each item of `for x in expr` (asyncpg records)."""
         return self._handles.iterated(expr, self._handles.at(expr))
+
+    # Dialects
+    def dialect_branch(self, node: cst.CSTNode) -> tuple[str, bool] | None:
+        """The innermost dialect branch around ``node`` in its function (`if bind.dialect.name == "sqlite":`):
+        (dialect, True) when it runs on that dialect only, (dialect, False) when on every other one."""
+        return dialect_branch(self.tree, node)
 
     # Scopes and transactions
     def enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:

@@ -104,6 +104,20 @@ class SqlSyntaxError(LintRule):
             """,
             options={"alembic-dialects": ["sqlite"]},
         ),
+        Valid(
+            """
+            import sqlalchemy as sa
+            from alembic import op
+
+
+            def upgrade():
+                connection = op.get_bind()
+                if str(connection.engine.url).startswith("postgres"):
+                    connection.execute(sa.text("UPDATE challenge SET kind = function"))
+                else:
+                    connection.execute(sa.text("UPDATE challenge SET kind = `function`"))
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -182,6 +196,9 @@ class SqlSyntaxError(LintRule):
         site = self.model.sql_site(call)
         if site is None or site.style != style:
             return
+        branch = self.model.dialect_branch(call)
+        if branch is not None and (branch[0] == "postgresql") != branch[1]:
+            return  # a branch for another database (`else:` of `if url.startswith("postgres"):`)
         sql = site.sql
         if style == "text":
             sql = sql.with_binds_as_params()

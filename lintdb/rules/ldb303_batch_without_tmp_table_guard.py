@@ -11,7 +11,7 @@ from lintdb.diagnostics import Applicability
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.sqltext import HOLE, dropped_tables, quote_identifier
 
-_NO_REBUILD = frozenset({"create_index", "drop_index"})
+_NO_REBUILD = frozenset({"create_index", "drop_index", "f"})  # `f()` names a constraint, it is no operation
 
 
 def tmp_table_name(table: str) -> str:
@@ -605,21 +605,12 @@ class BatchWithoutTmpTableGuard(LintRule):
         """Whether the batch may run on SQLite: a dialect branch around it decides; else a PostgreSQL-only
         statement run unconditionally in the same function says it never does; else the project's dialects
         (`alembic-dialects`, alembic.ini, env.py); with none known it may."""
-        child: cst.CSTNode = node
-        parent = self.model.parent(node)
-        while parent is not None and not isinstance(parent, cst.FunctionDef):
-            if isinstance(parent, cst.If):
-                branch = _dialect_branch(parent.test)
-                if branch is not None:
-                    dialect, equal = branch
-                    if child is not parent.body:
-                        equal = not equal
-                    if equal:
-                        return dialect == "sqlite"
-                    if dialect == "sqlite":
-                        return False
-            child, parent = parent, self.model.parent(parent)
-        if isinstance(parent, cst.FunctionDef) and self._postgresql_only(parent):
+        branch = self.model.dialect_branch(node)
+        if branch is not None:
+            dialect, only = branch
+            return dialect == "sqlite" if only else dialect != "sqlite"
+        function = self.model.enclosing_function(node)
+        if function is not None and self._postgresql_only(function):
             return False
         dialects = self.model.project.dialects
         return not dialects or "sqlite" in dialects
@@ -656,19 +647,10 @@ class BatchWithoutTmpTableGuard(LintRule):
 Guard = tuple[str | None, re.Pattern[str]]
 _PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
 _POSTGRESQL_ONLY = re.compile(r"\bCREATE\s+EXTENSION\b|\bDO\s+\$|\bpg_catalog\b|\bLANGUAGE\s+plpgsql\b", re.IGNORECASE)
-_BRANCH = re.compile(r"""(?:dialect\.name|get_backend_name\(\)|\.drivername|\.name)\s*(==|!=)\s*["'](\w+)["']""")
 
 
 def _is_none(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
-
-
-def _dialect_branch(test: cst.BaseExpression) -> tuple[str, bool] | None:
-    """(dialect, whether equal) of a test such as `bind.dialect.name == "sqlite"`."""
-    if not isinstance(test, cst.Comparison):
-        return None
-    match = _BRANCH.search(cst.Module([]).code_for_node(test))
-    return (match.group(2), match.group(1) == "==") if match is not None else None
 
 
 class _UnconditionalCalls(cst.CSTVisitor):

@@ -1,0 +1,41 @@
+"""Dialect branches: the `if` tests a migration or a service writes to run code on one database only
+(`bind.dialect.name == "sqlite"`, `!= "postgresql"`, `url.startswith("postgres")`)."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from lintdb.model.tree import Tree
+
+_TEST = re.compile(
+    r"""(?:dialect\.name|get_backend_name\(\)|\.drivername|\.name)\s*(==|!=)\s*["'](\w+)["']"""
+    r"""|\.startswith\(\s*["'](\w+)"""
+)
+
+
+def branch_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
+    """(dialect, True) for a test that holds on that dialect only, (dialect, False) for one that holds on
+    every other; None for any other test (`and` / `or` / `not` included)."""
+    if not isinstance(test, (cst.Comparison, cst.Call)):
+        return None
+    match = _TEST.search(cst.Module([]).code_for_node(test))
+    if match is None:
+        return None
+    name = match.group(2) or match.group(3)
+    dialect = "postgresql" if name.startswith("postgres") else name
+    return dialect, match.group(1) != "!="
+
+
+def dialect_branch(tree: Tree, node: cst.CSTNode) -> tuple[str, bool] | None:
+    """The innermost dialect branch ``node`` is in, within its function: (dialect, True) when it runs on
+    that dialect only, (dialect, False) when it runs on every other one."""
+    child, parent = node, tree.parent(node)
+    while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Module)):
+        if isinstance(parent, cst.If) and child in (parent.body, parent.orelse):
+            found = branch_test(parent.test)
+            if found is not None:
+                return found[0], found[1] == (child is parent.body)
+        child, parent = parent, tree.parent(parent)
+    return None
