@@ -78,6 +78,34 @@ def borrowed_example(
     return (_LOAD_FIXED if fixed else _LOAD).format(imports=imports, driver=driver, before=before)
 
 
+SEED_HELPER = """
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def bulk_insert(session: AsyncSession, table: str, records: list[tuple[int, str]]) -> None:
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.dbapi_connection.driver_connection
+    tmp = f"_tmp_{table}"
+    await driver.execute(f"CREATE TEMP TABLE {tmp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+    await driver.copy_records_to_table(tmp, records=records, columns=["id", "name"])
+    await driver.execute(f"INSERT INTO {table} SELECT * FROM {tmp} ON CONFLICT DO NOTHING")
+"""
+SEED_HELPER_FIXED = """
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import text
+
+
+async def bulk_insert(session: AsyncSession, table: str, records: list[tuple[int, str]]) -> None:
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.dbapi_connection.driver_connection
+    tmp = f"_tmp_{table}"
+    await session.execute(text(f"DROP TABLE IF EXISTS {tmp}"))
+    await session.execute(text(f"CREATE TEMP TABLE {tmp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"))
+    await driver.copy_records_to_table(tmp, records=records, columns=["id", "name"])
+    await session.execute(text(f"INSERT INTO {table} SELECT * FROM {tmp} ON CONFLICT DO NOTHING"))
+"""
+
+
 def plain_example(alias: str = "", in_transaction: bool = False) -> str:
     """The same load on a plain asyncpg connection, optionally inside `async with con.transaction()`."""
     body = _PLAIN_BODY
@@ -130,8 +158,10 @@ class RawConnectionOnCommitDrop(LintRule):
 
     ## Fix safety
     Both fixes are unsafe: they change which transaction the statements run in (that is the point), and
-    statements that passed parameters to asyncpg cannot be moved to `text()` unchanged. When the
-    session cannot be traced, the fix is display-only.
+    statements that passed parameters to asyncpg cannot be moved to `text()` unchanged. f-string SQL
+    keeps its interpolation inside `text()` (the holes are table names, identifiers, not parameters).
+    When the session cannot be traced, or the created table's name cannot be written back, no fix is
+    offered and the message says what to do.
 
     ## References
     - [SQLAlchemy: Using the raw asyncpg connection](https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html#using-awaitable-only-driver-methods-in-connection-pool-and-other-events)
@@ -226,7 +256,14 @@ class RawConnectionOnCommitDrop(LintRule):
                 await raw.driver_connection.copy_records_to_table("_t", records=records)
             """,
             positions=[(2, 11)],
-            applicability=Applicability.DISPLAY_ONLY,
+        ),
+        # The seed's helper: f-string SQL whose table names are identifiers, on
+        # `(await session.connection()).get_raw_connection()`; the interpolation is kept inside `text()`.
+        Invalid(
+            SEED_HELPER,
+            positions=[(8, 11)],
+            fixed=SEED_HELPER_FIXED,
+            applicability=Applicability.UNSAFE,
         ),
     )
 
@@ -262,55 +299,78 @@ class RawConnectionOnCommitDrop(LintRule):
         borrowed = origin.kind == "borrowed-asyncpg"
         if self.model.in_transaction(call, receiver) or (borrowed and {origin.sa, origin.session} & started):
             return
+        advice = ""
         if borrowed:
             fix = self._route_fix(steps, step, receiver, origin, created[0])
             where = "borrowed from SQLAlchemy runs outside the session's transaction (`session.begin()` does not help)"
+            if fix is None:
+                advice = (
+                    "; run the DROP, the CREATE and the INSERT through the session's `execute(text(...))` and keep "
+                    "only the COPY on the raw connection"
+                )
         else:
             fix = wrap_in_transaction(step, receiver, {receiver}, Applicability.UNSAFE)
             where = f"outside `async with {receiver}.transaction()` commits at once"
         self.report(
             call,
             f"`CREATE TEMP TABLE ... ON COMMIT DROP` on an asyncpg connection {where}: "
-            "the table is dropped before the next statement (`UndefinedTableError`)",
+            f"the table is dropped before the next statement (`UndefinedTableError`){advice}",
             fix=fix,
         )
 
-    def _route_fix(self, steps: list[Step], create: Step, receiver: str, origin: Handle, table: TempTable) -> FixSpec:
+    def _route_fix(
+        self, steps: list[Step], create: Step, receiver: str, origin: Handle, table: TempTable
+    ) -> FixSpec | None:
         title = "Run the DDL and INSERT through `session.execute(text(...))`; keep only the COPY on the raw connection"
         executor = origin.session or origin.sa
         executes = [(s, c) for s in steps for c in calls_in(s.statement) if dotted(c.func) == f"{receiver}.execute"]
+        create_call = next(c for s, c in executes if s is create)
+        drop = _guard_sql(table, create_call.args[0].value) if create_call.args else None
         if (
             executor is None
             or self.text_name is None
-            or table.name is None
+            or drop is None
             or any(len(c.args) != 1 or c.args[0].keyword for _, c in executes)
         ):
-            return FixSpec((), Applicability.DISPLAY_ONLY, title)
+            return None
         changes: list[Replace] = [
             Replace(c, _execute(executor, self.text_name, c.args[0].value)) for s, c in executes if s is not create
         ]
-        qualified = quote_identifier(table.schema, table.name)
-        guarded = any(
+        guarded = table.name is not None and any(
             (table.schema, table.name) in dropped_tables(text.text, if_exists=True)
             for s, c in executes[: [s for s, _ in executes].index(create)]
             if (text := self.model.sql_of_call(c))
         )
-        create_call = next(c for s, c in executes if s is create)
         new_create = create.statement.deep_replace(
             create_call, _execute(executor, self.text_name, create_call.args[0].value)
         )
         assert isinstance(new_create, cst.BaseStatement)
         lines: list[cst.BaseStatement] = []
         if not guarded:
-            guard = cst.parse_statement(
-                f"await {executor}.execute({self.text_name}({python_string('DROP TABLE IF EXISTS ' + qualified)}))\n"
-            )
+            guard = cst.parse_statement(f"await {executor}.execute({self.text_name}({drop}))\n")
             lines.append(with_leading_lines(guard, leading_lines(create.statement)))
             new_create = with_leading_lines(new_create, ())
         changes.append(Replace(create.statement, cst.FlattenSentinel([*lines, new_create])))
         if self.import_anchor is not None:
             changes.append(add_import(self.import_anchor, "from sqlalchemy import text"))
         return FixSpec(tuple(changes), Applicability.UNSAFE, title)
+
+
+def _guard_sql(table: TempTable, sql: cst.BaseExpression) -> str | None:
+    """The `DROP TABLE IF EXISTS` for the created table as Python source: a literal for a known name, or an
+    f-string with the same interpolation when the CREATE is an f-string whose table name has holes."""
+    if table.name is not None:
+        return python_string("DROP TABLE IF EXISTS " + quote_identifier(table.schema, table.name))
+    if not isinstance(sql, cst.FormattedString) or "\n" in sql.start + sql.end:
+        return None
+    code = cst.Module([]).code_for_node(sql)
+    match = _CREATED_NAME.search(code[len(sql.start) : len(code) - len(sql.end)])
+    return f"{sql.start}DROP TABLE IF EXISTS {match.group(1)}{sql.end}" if match else None
+
+
+_CREATED_NAME = re.compile(
+    r"(?i)\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?((?:\{[^{}]*\}|[\w.$\"])+)"
+)
 
 
 def _execute(executor: str, text_name: str, sql: cst.BaseExpression) -> cst.Call:
