@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import libcst as cst
 
@@ -28,14 +29,23 @@ def branch_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
     return dialect, match.group(1) != "!="
 
 
-def dialect_branch(tree: Tree, node: cst.CSTNode) -> tuple[str, bool] | None:
+def dialect_branch(
+    tree: Tree, node: cst.CSTNode, value_of: Callable[[cst.BaseExpression], cst.BaseExpression | None]
+) -> tuple[str, bool] | None:
     """The innermost dialect branch ``node`` is in, within its function: (dialect, True) when it runs on
-    that dialect only, (dialect, False) when it runs on every other one."""
+    that dialect only, (dialect, False) when it runs on every other one. A test that is a name holding
+    such a comparison (`is_sqlite = bind.dialect.name == "sqlite"`) counts, also under `not`."""
     child, parent = node, tree.parent(node)
     while parent is not None and not isinstance(parent, (cst.FunctionDef, cst.Module)):
         if isinstance(parent, cst.If) and child in (parent.body, parent.orelse):
-            found = branch_test(parent.test)
+            test, negated = parent.test, False
+            if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+                test, negated = test.expression, True
+            if isinstance(test, cst.Name):
+                test = value_of(test) or test
+            found = branch_test(test)
             if found is not None:
+                found = (found[0], found[1] != negated)
                 return found[0], found[1] == (child is parent.body)
         child, parent = parent, tree.parent(parent)
     return None

@@ -135,7 +135,7 @@ class SemanticModel:
     def dialect_branch(self, node: cst.CSTNode) -> tuple[str, bool] | None:
         """The innermost dialect branch around ``node`` in its function (`if bind.dialect.name == "sqlite":`):
         (dialect, True) when it runs on that dialect only, (dialect, False) when on every other one."""
-        return dialect_branch(self.tree, node)
+        return dialect_branch(self.tree, node, self._values.value_of)
 
     # Scopes and transactions
     def enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:

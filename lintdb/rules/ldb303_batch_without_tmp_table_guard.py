@@ -235,6 +235,10 @@ class BatchWithoutTmpTableGuard(LintRule):
                 if bind.dialect.name != "sqlite":
                     with op.batch_alter_table("bar") as batch_op:
                         batch_op.drop_column("old")
+                is_sqlite = bind.dialect.name == "sqlite"
+                if not is_sqlite:
+                    with op.batch_alter_table("baz", schema=None) as batch_op:
+                        batch_op.drop_column("old")
             """),
         Valid("""
             from alembic import op
