@@ -73,16 +73,32 @@ class Values:
         """`self.x` (set in a method of the class, or a class-level default), `Settings().x` / `settings.x`
         for a class of this module, and `a.b.c` assigned once anywhere in the module."""
         owner = self._class_of(expr.value)
-        if owner is not None:
-            assigned = self.tree.attribute_values.get(f"{owner.name.value}.{expr.attr.value}", [])
+        for cls in self._classes(owner):
+            assigned = self.tree.attribute_values.get(f"{cls.name.value}.{expr.attr.value}", [])
             if len(assigned) == 1:
                 return assigned
-            if not assigned:
-                return self._class_default(owner, expr.attr.value)
+            if assigned:
+                return []
+            default = self._class_default(cls, expr.attr.value)
+            if default:
+                return default
+        if owner is not None:
             return []
         path = dotted(expr)
         assigned = self.tree.attribute_values.get(path, []) if path else []
         return assigned if len(assigned) == 1 else []
+
+    def _classes(self, owner: cst.ClassDef | None, depth: int = 0) -> list[cst.ClassDef]:
+        """``owner`` and its base classes defined in the module (a test base class setting `self.con`)."""
+        if owner is None or depth > MAX_DEPTH:
+            return []
+        found = [owner]
+        for base in owner.bases:
+            if isinstance(base.value, cst.Name):
+                binders = self.names.bindings(base.value)
+                if len(binders) == 1 and isinstance(binders[0], cst.ClassDef):
+                    found += self._classes(binders[0], depth + 1)
+        return found
 
     def _class_of(self, expr: cst.BaseExpression) -> cst.ClassDef | None:
         """The module's class an instance expression belongs to: `self` in a method, `Settings()`, or a

@@ -18,6 +18,7 @@ from lintdb.cst_helpers import (
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, calls_in, walk
 from lintdb.model.handles import ASYNCPG_CONNECTIONS, SA_CONNECTIONS, Handle
+from lintdb.model.sql import with_query_holes
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.sqltext import TempTable, dropped_tables, quote_identifier, temp_tables
 
@@ -194,6 +195,21 @@ class RawConnectionOnCommitDrop(LintRule):
             async def load(con):
                 await con.execute("CREATE TEMP TABLE _tmp_x (LIKE x) ON COMMIT DROP")
             """),
+        # A transaction the caller opens (shape 9): every call of the helper in the module is inside one.
+        Valid("""
+            import asyncpg
+
+
+            async def stage(con, records):
+                await con.execute("CREATE TEMP TABLE _t (id int) ON COMMIT DROP")
+                await con.copy_records_to_table("_t", records=records)
+
+
+            async def main(dsn, records):
+                con = await asyncpg.connect(dsn)
+                async with con.transaction():
+                    await stage(con, records)
+            """),
     )
     INVALID = (
         Invalid(
@@ -257,6 +273,41 @@ class RawConnectionOnCommitDrop(LintRule):
             """,
             positions=[(2, 11)],
         ),
+        # An f-string hole that stands for a whole query (shape 10) and a connection a base class sets
+        # (shape 12): both still judged.
+        Invalid(
+            """
+            import asyncpg
+
+
+            class Base:
+                async def setup(self, dsn):
+                    self.con = await asyncpg.connect(dsn)
+
+
+            class Loader(Base):
+                async def load(self, query):
+                    await self.con.execute(f"CREATE TEMP TABLE _t ON COMMIT DROP AS {query}")
+                    return await self.con.fetch("SELECT * FROM _t")
+            """,
+            positions=[(11, 15)],
+            fixed="""
+            import asyncpg
+
+
+            class Base:
+                async def setup(self, dsn):
+                    self.con = await asyncpg.connect(dsn)
+
+
+            class Loader(Base):
+                async def load(self, query):
+                    async with self.con.transaction():
+                        await self.con.execute(f"CREATE TEMP TABLE _t ON COMMIT DROP AS {query}")
+                        return await self.con.fetch("SELECT * FROM _t")
+            """,
+            applicability=Applicability.UNSAFE,
+        ),
         # The seed's helper: f-string SQL whose table names are identifiers, on
         # `(await session.connection()).get_raw_connection()`; the interpolation is kept inside `text()`.
         Invalid(
@@ -293,7 +344,7 @@ class RawConnectionOnCommitDrop(LintRule):
         self, steps: list[Step], step: Step, call: cst.Call, receiver: str, origin: Handle, started: set[str]
     ) -> None:
         sql = self.model.sql_of_call(call)
-        created = [t for t in temp_tables(sql.text) if t.on_commit_drop] if sql else []
+        created = [t for t in temp_tables(with_query_holes(sql.text)) if t.on_commit_drop] if sql else []
         if not created:
             return
         borrowed = origin.kind == "borrowed-asyncpg"
