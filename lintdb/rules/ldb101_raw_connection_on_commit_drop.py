@@ -177,7 +177,8 @@ class RawConnectionOnCommitDrop(LintRule):
     FIX_AVAILABILITY = "Sometimes"
     GATE = ("commit",)
     TRIGGER = re.compile(r"(?i)\bcommit\W{1,20}drop\b")
-    REQUIRES = (re.compile(ASYNCPG_IN_FILE + "|get_raw_connection"),)
+    # `copy_records_to_table`: an asyncpg connection from a project factory, known by its use (shape 8).
+    REQUIRES = (re.compile(ASYNCPG_IN_FILE + "|get_raw_connection|copy_records_to_table"),)
 
     VALID = (
         Valid(borrowed_example(before='    await session.execute(text("SELECT 1"))\n')),
@@ -273,6 +274,30 @@ class RawConnectionOnCommitDrop(LintRule):
             """,
             positions=[(2, 11)],
         ),
+        # A connection from a project factory in a file that never imports asyncpg, known by its use.
+        Invalid(
+            """
+            from app.db import get_conn
+
+
+            async def stage(records):
+                conn = await get_conn()
+                await conn.execute("CREATE TEMP TABLE _t (id int) ON COMMIT DROP")
+                await conn.copy_records_to_table("_t", records=records)
+            """,
+            positions=[(6, 11)],
+            fixed="""
+            from app.db import get_conn
+
+
+            async def stage(records):
+                conn = await get_conn()
+                async with conn.transaction():
+                    await conn.execute("CREATE TEMP TABLE _t (id int) ON COMMIT DROP")
+                    await conn.copy_records_to_table("_t", records=records)
+            """,
+            applicability=Applicability.UNSAFE,
+        ),
         # An f-string hole that stands for a whole query (shape 10) and a connection a base class sets
         # (shape 12): both still judged.
         Invalid(
@@ -331,7 +356,7 @@ class RawConnectionOnCommitDrop(LintRule):
                 if not isinstance(call.func, cst.Attribute) or (receiver := dotted(call.func.value)) is None:
                     continue
                 method = call.func.attr.value
-                handle = self.model.handle_of(call.func.value)
+                handle = self.model.handle_of(call.func.value, inferred=method == "execute")
                 if method in SA_STATEMENTS and (
                     (handle is not None and handle.kind in SA_CONNECTIONS)
                     or any(h.session == receiver for h in self.model.handles_at(call).values())
