@@ -118,6 +118,21 @@ class SqlSyntaxError(LintRule):
                     connection.execute(sa.text("UPDATE challenge SET kind = `function`"))
             """
         ),
+        Valid(
+            """
+            from sqlalchemy import text
+
+
+            def upsert_sql(db_url):
+                if _is_postgres(db_url):
+                    return text("INSERT INTO meta (k) VALUES (:k) ON CONFLICT (k) DO NOTHING")
+                return text("INSERT OR REPLACE INTO meta (k) VALUES (:k)")
+
+
+            def _is_postgres(url):
+                return url.startswith("postgres")
+            """
+        ),
     )
     INVALID = (
         Invalid(
