@@ -45,7 +45,12 @@ class SqlSyntaxError(LintRule):
     f-string holes are replaced by a placeholder before parsing, and an error next to a hole is not
     reported (the hole may hold any SQL). `execute` is only checked on connections traced to asyncpg,
     and `text()` only in files that do not mention SQLite, so other dialects are not judged by
-    PostgreSQL's grammar. `IN $1` is left to LDB103, which fixes it. Bind parameters in `text()` are
+    PostgreSQL's grammar. SQL in a branch for another database (`else:` of
+    `if url.startswith("postgres"):`, under `if dialect.name == "sqlite":`) is not judged, and on a
+    SQLite-only project (`alembic-dialects = ["sqlite"]`, or a project whose only database is SQLite
+    and which declares no PostgreSQL driver) only SQL sent to a connection traced to asyncpg is, since
+    `text()` there holds SQLite's SQL (`UPDATE OR IGNORE`). SQL that ends early is reported at its
+    last token. `IN $1` is left to LDB103, which fixes it. Bind parameters in `text()` are
     found by SQLAlchemy's own rule, so `:since::timestamptz` (not a bind for SQLAlchemy) is reported:
     write `CAST(:since AS timestamptz)`.
 
