@@ -142,13 +142,6 @@ class SqlSyntaxError(LintRule):
     INVALID = (
         Invalid(
             """
-            async def rows(con):
-                return await con.fetch("SELECT * FROM t WHERE")
-            """,
-            positions=[(2, 45)],
-        ),
-        Invalid(
-            """
             import asyncpg
 
 
@@ -189,6 +182,14 @@ class SqlSyntaxError(LintRule):
                 return (await session.execute(text("SELECT id FROM t WHERE created > :since::timestamptz"), {"since": since})).all()
             """,
             positions=[(5, 74)],
+        ),
+        # SQL that ends early: the parser names no position; reported at the last token.
+        Invalid(
+            """
+            async def rows(con):
+                return await con.fetch("SELECT * FROM t WHERE")
+            """,
+            positions=[(2, 45)],
         ),
     )
 
