@@ -250,6 +250,13 @@ class MigrationsNeverCommitted(LintRule):
         ),
         Valid(async_env(configure_prefix="    " + SET_PATH + "    connection.commit()\n")),
         Valid(HELPER_ENV.format(prepare_commit="    connection.commit()\n")),
+        # A commit through `context.get_bind()` after the migrations commits the early statement too.
+        Valid(
+            sync_env(before_configure="        " + SET_PATH).replace(
+                "            context.run_migrations()\n",
+                "            context.run_migrations()\n            context.get_bind().commit()\n",
+            )
+        ),
     )
     INVALID = (
         Invalid(
@@ -415,7 +422,7 @@ def _commits(body: Sequence[cst.BaseStatement], name: str) -> bool:
     `except` is on some paths only, and is not a commit."""
     for statement in body:
         if isinstance(statement, cst.SimpleStatementLine):
-            if any(method_call(c) == (name, "commit") for c in all_calls(statement)):
+            if any(_is_commit(c, name) for c in all_calls(statement)):
                 return True
         elif isinstance(statement, cst.With):
             if _commits(statements(statement.body), name):
@@ -425,6 +432,19 @@ def _commits(body: Sequence[cst.BaseStatement], name: str) -> bool:
             if any(_commits(statements(b), name) for b in bodies):
                 return True
     return False
+
+
+def _is_commit(call: cst.Call, name: str) -> bool:
+    """`name.commit()`, or `context.get_bind().commit()` (the configured connection)."""
+    if method_call(call) == (name, "commit"):
+        return True
+    func = call.func
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == "commit"
+        and isinstance(func.value, cst.Call)
+        and (dotted(func.value.func) or "").endswith("context.get_bind")
+    )
 
 
 def _helper_early(
