@@ -69,6 +69,28 @@ class Values:
                 return [e.value for e in items.elements]
         return []
 
+    def _arguments(self, param: cst.Param) -> list[cst.BaseExpression]:
+        """What a parameter of a module-level function receives: the argument of every call of it in the
+        module (a migration's `_drop_column(table)` helper), none when one call does not pass it plainly."""
+        parameters = self.tree.parent(param)
+        function = self.tree.parent(parameters) if parameters is not None else None
+        if not (isinstance(function, cst.FunctionDef) and self.tree.scope(function) is self.tree.root):
+            return []
+        positional = [*function.params.posonly_params, *function.params.params]
+        index = positional.index(param) if param in positional else None
+        found: list[cst.BaseExpression] = []
+        for call in self.tree.calls:
+            if not (isinstance(call.func, cst.Name) and call.func.value == function.name.value):
+                continue
+            if any(a.star for a in call.args):
+                return []
+            arg = call_arg(call, index, param.name.value)
+            value = arg.value if arg is not None else (param.default if param.default is not None else None)
+            if value is None:
+                return []
+            found.append(value)
+        return found
+
     def _attribute(self, expr: cst.Attribute) -> list[cst.BaseExpression]:
         """`self.x` (set in a method of the class, or a class-level default), `Settings().x` / `settings.x`
         for a class of this module, and `a.b.c` assigned once anywhere in the module."""
@@ -162,16 +184,19 @@ class Values:
 
     def texts_of(self, expr: cst.BaseExpression, depth: int = 0) -> list[str]:
         """Every plain text a string expression may hold: a literal, a name bound to one or to each item of
-        a literal tuple a `for` iterates, an f-string whose holes are such names (each combination, at most
-        MAX_TEXTS); empty when any part is not known."""
+        a literal tuple a `for` iterates, a parameter of a module function (what each call passes), an
+        f-string whose holes are such names (each combination, at most MAX_TEXTS); empty when any part is
+        not known."""
         plain = string_value(expr)
         if plain is not None:
             return [plain]
         if depth > MAX_DEPTH:
             return []
         if isinstance(expr, (cst.Name, cst.Attribute)):
-            found = [t for value in self.values_of(expr) for t in self.texts_of(value, depth + 1)]
-            return found[:MAX_TEXTS]
+            binders = self.names.bindings(expr) if isinstance(expr, cst.Name) else []
+            values = self._arguments(binders[0]) if len(binders) == 1 and isinstance(binders[0], cst.Param) else []
+            texts = [self.texts_of(value, depth + 1) for value in values or self.values_of(expr)]
+            return [t for each in texts for t in each][:MAX_TEXTS] if all(texts) else []
         if not isinstance(expr, cst.FormattedString):
             return []
         texts = [""]

@@ -483,6 +483,38 @@ class BatchWithoutTmpTableGuard(LintRule):
             """,
             applicability=Applicability.SAFE,
         ),
+        # A helper whose table is a parameter: each call's literal is a table; the guard goes in the helper.
+        Invalid(
+            """
+            from alembic import op
+
+
+            def _drop_rating(table):
+                with op.batch_alter_table(table, schema=None) as batch_op:
+                    batch_op.drop_column("rating")
+
+
+            def upgrade():
+                _drop_rating("movies")
+                _drop_rating("series")
+            """,
+            positions=[(5, 10)],
+            fixed="""
+            from alembic import op
+
+
+            def _drop_rating(table):
+                op.execute(f"DROP TABLE IF EXISTS _alembic_tmp_{table}")
+                with op.batch_alter_table(table, schema=None) as batch_op:
+                    batch_op.drop_column("rating")
+
+
+            def upgrade():
+                _drop_rating("movies")
+                _drop_rating("series")
+            """,
+            applicability=Applicability.SAFE,
+        ),
     )
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -583,7 +615,7 @@ class BatchWithoutTmpTableGuard(LintRule):
         """The guard before the batch: a literal name, or for a loop variable over plain lower-case names
         an f-string over it (inside the loop, as the batch is)."""
         op_name = cst.Module([]).code_for_node(call.func.value) if isinstance(call.func, cst.Attribute) else "op"
-        if len(tables) == 1:
+        if len(tables) == 1 and not (isinstance(table, cst.Name) and self.model.value_of(table) is None):
             qualified = quote_identifier(schema, tmp_table_name(tables[0]))
             argument = python_string("DROP TABLE IF EXISTS " + qualified)
         elif isinstance(table, cst.Name) and all(

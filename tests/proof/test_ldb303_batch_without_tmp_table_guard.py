@@ -43,7 +43,7 @@ def upgrade():
     op.create_table("UserAccount", sa.Column("id", sa.Integer, primary_key=True), sa.Column("flag", sa.Integer))
     for name in ("bar", "audit_log", "movies", "series"):
         op.create_table(name, sa.Column("id", sa.Integer, primary_key=True), sa.Column("old", sa.Integer),
-                        sa.Column("never_watched", sa.Boolean))
+                        sa.Column("never_watched", sa.Boolean), sa.Column("rating", sa.Integer))
 
 
 def downgrade():
@@ -73,6 +73,7 @@ INVALID_RUNS = [
     (6, "upgrade", "foo", None),  # a loop over a module constant: the guard inside the loop
     (7, "upgrade", "foo", None),  # add_column with server_default=sa.false() rebuilds
     (8, "upgrade", "foo", None),  # under `if bind.dialect.name == "sqlite":`, beside postgresql.ENUM
+    (9, "upgrade", "movies", None),  # a helper whose table is a parameter
 ]
 
 
