@@ -195,8 +195,8 @@ class Values:
         if isinstance(expr, (cst.Name, cst.Attribute)):
             binders = self.names.bindings(expr) if isinstance(expr, cst.Name) else []
             values = self._arguments(binders[0]) if len(binders) == 1 and isinstance(binders[0], cst.Param) else []
-            texts = [self.texts_of(value, depth + 1) for value in values or self.values_of(expr)]
-            return [t for each in texts for t in each][:MAX_TEXTS] if all(texts) else []
+            held = [self.texts_of(value, depth + 1) for value in values or self.values_of(expr)]
+            return [t for each in held for t in each][:MAX_TEXTS] if all(held) else []
         if not isinstance(expr, cst.FormattedString):
             return []
         texts = [""]
