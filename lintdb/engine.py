@@ -130,6 +130,8 @@ def _run_rules(
         try:
             start, end = offsets(report.span)
             fix = build_fix(report.fix, module, offsets, shift) if report.fix else None
+            if fix is not None and not fix.edits:  # ruff's fixes always carry edits; advice goes in the message
+                raise AssertionError(f"{report.code} emitted a fix with no edits")
         except Exception as error:
             crashes[report.code] = _crash(RULES_BY_CODE[report.code], error)
             continue

@@ -57,3 +57,16 @@ def test_config_overrides_and_one_read_per_root(tmp_path: Path) -> None:
 def test_model_without_a_path_has_an_empty_context() -> None:
     context = SemanticModel(cst.parse_module("x = 1\n")).project
     assert context.root is None and context.dependencies == frozenset() and context.env is None
+
+
+def test_render_as_batch_and_aiosqlite_name_sqlite(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\ndependencies = ["aiosqlite"]\n', encoding="utf-8"
+    )
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n", encoding="utf-8")
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "env.py").write_text("context.configure(render_as_batch=True)\n", encoding="utf-8")
+    context = project_context(tmp_path / "migrations" / "env.py")
+    assert context.dialects == ("sqlite",) and context.sqlite_only
+    (tmp_path / "pg").mkdir()
+    assert not project_context(_project(tmp_path / "pg")).sqlite_only  # asyncpg and a PostgreSQL URL

@@ -288,8 +288,11 @@ class Handles:
                 return None
             kind = self._connection_kind(value, owner)
             return Handle(kind, value, options=owner.options if owner is not None else ())
-        if method == "get_raw_connection" and receiver:
-            return Handle("sa-raw-connection", value, receiver, owner.session if owner else None)
+        if method == "get_raw_connection":
+            if owner is None and receiver is None:  # `(await session.connection()).get_raw_connection()`
+                owner = self.resolve(unwrap_await(value.func.value), names, depth + 1)
+            sa = receiver or (owner.sa if owner is not None else None)
+            return Handle("sa-raw-connection", value, sa, owner.session if owner else None) if sa else None
         return None
 
     def _connection_kind(self, call: cst.Call, engine: Handle | None) -> str:

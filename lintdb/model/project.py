@@ -20,6 +20,7 @@ else:  # pragma: no cover
 from lintdb.rule import RuleOptions
 
 ROOT_MARKERS = ("pyproject.toml", "alembic.ini", "setup.cfg", "setup.py", ".git")
+POSTGRESQL_DRIVERS = ("asyncpg", "psycopg", "psycopg2", "pg8000")
 DIALECTS = ("postgresql", "sqlite", "mysql", "mariadb", "mssql", "oracle")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _RENDER_AS_BATCH = re.compile(r"render_as_batch\s*=\s*True")
@@ -50,6 +51,11 @@ class ProjectContext:
     alembic_url: str | None = None
     env: MigrationEnv | None = None
     dialects: tuple[str, ...] = ()
+
+    @property
+    def sqlite_only(self) -> bool:
+        """Whether SQLite is the only database the project names (no PostgreSQL dialect or driver)."""
+        return self.dialects == ("sqlite",) and not any(self.depends_on(d) for d in POSTGRESQL_DRIVERS)
 
     def depends_on(self, name: str) -> bool:
         """Whether the project declares ``name`` (or `name[extra]`, `name-binary`) as a dependency."""
@@ -128,7 +134,10 @@ def read_env(path: Path) -> MigrationEnv | None:
     if text is None:
         return None
     dialects = tuple(d for d in DIALECTS if any(m.group(1).startswith(d) for m in _DIALECT_BRANCH.finditer(text)))
-    return MigrationEnv(path, _RENDER_AS_BATCH.search(text) is not None, dialects)
+    render_as_batch = _RENDER_AS_BATCH.search(text) is not None
+    if render_as_batch and "sqlite" not in dialects:
+        dialects = (*dialects, "sqlite")  # batch mode exists for SQLite: the migrations are meant to run there
+    return MigrationEnv(path, render_as_batch, dialects)
 
 
 @lru_cache(maxsize=64)
@@ -142,7 +151,10 @@ def _context(root: Path | None) -> ProjectContext:
         dialects = tuple(d for d in DIALECTS if url.startswith(d))
     if env is not None:
         dialects = tuple(dict.fromkeys((*dialects, *env.dialects)))
-    return ProjectContext(root, declared_dependencies(root), url, env, dialects)
+    dependencies = declared_dependencies(root)
+    if "aiosqlite" in dependencies and "sqlite" not in dialects:
+        dialects = (*dialects, "sqlite")
+    return ProjectContext(root, dependencies, url, env, dialects)
 
 
 @lru_cache(maxsize=256)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from lintdb.model.dialects import dialect_branch
 from lintdb.model.handles import Handle, Handles
 from lintdb.model.names import Names
 from lintdb.model.project import ProjectContext, project_context
@@ -87,6 +88,11 @@ class SemanticModel:
         """The text of a string expression with a map back to the source (holes as sqltext.HOLE)."""
         return self._values.string_of(expr)
 
+    def texts_of(self, expr: cst.BaseExpression) -> list[str]:
+        """Every plain text a string expression may hold (literal tuples a `for` iterates, f-strings over
+        them); empty when not known."""
+        return self._values.texts_of(expr)
+
     def text_of(self, expr: cst.BaseExpression | None) -> str | None:
         """The plain text of a string expression (URLs: f-string holes as sqltext.HOLE)."""
         return self._values.text_of(expr)
@@ -124,6 +130,12 @@ class SemanticModel:
     def iterated_handle(self, expr: cst.BaseExpression) -> Handle | None:
         """The handle of each item of `for x in expr` (asyncpg records)."""
         return self._handles.iterated(expr, self._handles.at(expr))
+
+    # Dialects
+    def dialect_branch(self, node: cst.CSTNode) -> tuple[str, bool] | None:
+        """The innermost dialect branch around ``node`` in its function (`if bind.dialect.name == "sqlite":`):
+        (dialect, True) when it runs on that dialect only, (dialect, False) when on every other one."""
+        return dialect_branch(self.tree, node, self._values.value_of)
 
     # Scopes and transactions
     def enclosing_function(self, node: cst.CSTNode) -> cst.FunctionDef | None:

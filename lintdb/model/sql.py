@@ -4,6 +4,7 @@ whose parameter reaches one of those."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -12,7 +13,7 @@ from lintdb.cst_helpers import call_arg, unwrap_await
 from lintdb.model.names import Names
 from lintdb.model.tree import Tree, calls_under
 from lintdb.model.values import Values
-from lintdb.sqltext import SQLALCHEMY_TEXT, STATEMENT_START, SqlString, statements
+from lintdb.sqltext import HOLE, SQLALCHEMY_TEXT, STATEMENT_START, SqlString, statements
 
 SQL_METHODS = frozenset(
     {
@@ -29,6 +30,8 @@ SQL_METHODS = frozenset(
     }
 )
 ALEMBIC_EXECUTE = frozenset({"alembic.op.execute"})
+# An f-string hole where a query goes (`... AS {query}`, `INSERT INTO t {select}`): it stands for a clause.
+_QUERY_HOLE = re.compile(rf"(?i)(\bAS\s+|^\s*|\bINSERT\s+INTO\s+\w+\s+){HOLE}\b(?!\s*[.(])")
 SQL_KEYWORDS = ("query", "statement", "sql", "sqltext", "text")
 
 
@@ -44,6 +47,12 @@ class SqlSite:
     argument: cst.BaseExpression
     sql: SqlString
     style: str
+
+
+def with_query_holes(text: str) -> str:
+    """The SQL text with each hole that stands for a whole query (`CREATE TEMP TABLE t ON COMMIT DROP AS
+    {query}`) written as one (`SELECT NULL`), so the statement around it still parses."""
+    return _QUERY_HOLE.sub(lambda m: m.group(1) + "SELECT NULL", text)
 
 
 def _first_argument(call: cst.Call) -> cst.Arg | None:

@@ -14,6 +14,7 @@ from lintdb.sqltext import MAX_DEPTH, SqlString, sql_string
 
 ENVIRON_GETTERS = frozenset({"os.environ.get", "os.getenv"})
 _LITERAL_SEQUENCES = (cst.Tuple, cst.List, cst.Set)
+MAX_TEXTS = 64
 
 
 class Values:
@@ -68,20 +69,58 @@ class Values:
                 return [e.value for e in items.elements]
         return []
 
+    def _arguments(self, param: cst.Param) -> list[cst.BaseExpression]:
+        """What a parameter of a module-level function receives: the argument of every call of it in the
+        module (a migration's `_drop_column(table)` helper), none when one call does not pass it plainly."""
+        parameters = self.tree.parent(param)
+        function = self.tree.parent(parameters) if parameters is not None else None
+        if not (isinstance(function, cst.FunctionDef) and self.tree.scope(function) is self.tree.root):
+            return []
+        positional = [*function.params.posonly_params, *function.params.params]
+        index = positional.index(param) if param in positional else None
+        found: list[cst.BaseExpression] = []
+        for call in self.tree.calls:
+            if not (isinstance(call.func, cst.Name) and call.func.value == function.name.value):
+                continue
+            if any(a.star for a in call.args):
+                return []
+            arg = call_arg(call, index, param.name.value)
+            value = arg.value if arg is not None else (param.default if param.default is not None else None)
+            if value is None:
+                return []
+            found.append(value)
+        return found
+
     def _attribute(self, expr: cst.Attribute) -> list[cst.BaseExpression]:
         """`self.x` (set in a method of the class, or a class-level default), `Settings().x` / `settings.x`
         for a class of this module, and `a.b.c` assigned once anywhere in the module."""
         owner = self._class_of(expr.value)
-        if owner is not None:
-            assigned = self.tree.attribute_values.get(f"{owner.name.value}.{expr.attr.value}", [])
+        for cls in self._classes(owner):
+            assigned = self.tree.attribute_values.get(f"{cls.name.value}.{expr.attr.value}", [])
             if len(assigned) == 1:
                 return assigned
-            if not assigned:
-                return self._class_default(owner, expr.attr.value)
+            if assigned:
+                return []
+            default = self._class_default(cls, expr.attr.value)
+            if default:
+                return default
+        if owner is not None:
             return []
         path = dotted(expr)
         assigned = self.tree.attribute_values.get(path, []) if path else []
         return assigned if len(assigned) == 1 else []
+
+    def _classes(self, owner: cst.ClassDef | None, depth: int = 0) -> list[cst.ClassDef]:
+        """``owner`` and its base classes defined in the module (a test base class setting `self.con`)."""
+        if owner is None or depth > MAX_DEPTH:
+            return []
+        found = [owner]
+        for base in owner.bases:
+            if isinstance(base.value, cst.Name):
+                binders = self.names.bindings(base.value)
+                if len(binders) == 1 and isinstance(binders[0], cst.ClassDef):
+                    found += self._classes(binders[0], depth + 1)
+        return found
 
     def _class_of(self, expr: cst.BaseExpression) -> cst.ClassDef | None:
         """The module's class an instance expression belongs to: `self` in a method, `Settings()`, or a
@@ -142,6 +181,36 @@ class Values:
             return plain
         found = self.string_of(expr)
         return found.text if found is not None else None
+
+    def texts_of(self, expr: cst.BaseExpression, depth: int = 0) -> list[str]:
+        """Every plain text a string expression may hold: a literal, a name bound to one or to each item of
+        a literal tuple a `for` iterates, a parameter of a module function (what each call passes), an
+        f-string whose holes are such names (each combination, at most MAX_TEXTS); empty when any part is
+        not known."""
+        plain = string_value(expr)
+        if plain is not None:
+            return [plain]
+        if depth > MAX_DEPTH:
+            return []
+        if isinstance(expr, (cst.Name, cst.Attribute)):
+            binders = self.names.bindings(expr) if isinstance(expr, cst.Name) else []
+            values = self._arguments(binders[0]) if len(binders) == 1 and isinstance(binders[0], cst.Param) else []
+            held = [self.texts_of(value, depth + 1) for value in values or self.values_of(expr)]
+            return [t for each in held for t in each][:MAX_TEXTS] if all(held) else []
+        if not isinstance(expr, cst.FormattedString):
+            return []
+        texts = [""]
+        for part in expr.parts:
+            if isinstance(part, cst.FormattedStringText):
+                pieces = [part.value]
+            elif isinstance(part, cst.FormattedStringExpression) and part.conversion is None and not part.format_spec:
+                pieces = self.texts_of(part.expression, depth + 1)
+            else:
+                pieces = []
+            if not pieces:
+                return []
+            texts = [t + p for t in texts for p in pieces][:MAX_TEXTS]
+        return texts
 
     def dict_of(self, expr: cst.BaseExpression | None, depth: int = 0) -> dict[str, cst.BaseExpression] | None:
         """The string-keyed items of `{...}`, `dict(key=...)` or a name holding one (`**` merged), or None

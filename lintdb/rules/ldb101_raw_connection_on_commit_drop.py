@@ -18,6 +18,7 @@ from lintdb.cst_helpers import (
 from lintdb.diagnostics import Applicability
 from lintdb.flow import Step, calls_in, walk
 from lintdb.model.handles import ASYNCPG_CONNECTIONS, SA_CONNECTIONS, Handle
+from lintdb.model.sql import with_query_holes
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 from lintdb.sqltext import TempTable, dropped_tables, quote_identifier, temp_tables
 
@@ -78,6 +79,34 @@ def borrowed_example(
     return (_LOAD_FIXED if fixed else _LOAD).format(imports=imports, driver=driver, before=before)
 
 
+SEED_HELPER = """
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def bulk_insert(session: AsyncSession, table: str, records: list[tuple[int, str]]) -> None:
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.dbapi_connection.driver_connection
+    tmp = f"_tmp_{table}"
+    await driver.execute(f"CREATE TEMP TABLE {tmp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+    await driver.copy_records_to_table(tmp, records=records, columns=["id", "name"])
+    await driver.execute(f"INSERT INTO {table} SELECT * FROM {tmp} ON CONFLICT DO NOTHING")
+"""
+SEED_HELPER_FIXED = """
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import text
+
+
+async def bulk_insert(session: AsyncSession, table: str, records: list[tuple[int, str]]) -> None:
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.dbapi_connection.driver_connection
+    tmp = f"_tmp_{table}"
+    await session.execute(text(f"DROP TABLE IF EXISTS {tmp}"))
+    await session.execute(text(f"CREATE TEMP TABLE {tmp} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"))
+    await driver.copy_records_to_table(tmp, records=records, columns=["id", "name"])
+    await session.execute(text(f"INSERT INTO {table} SELECT * FROM {tmp} ON CONFLICT DO NOTHING"))
+"""
+
+
 def plain_example(alias: str = "", in_transaction: bool = False) -> str:
     """The same load on a plain asyncpg connection, optionally inside `async with con.transaction()`."""
     body = _PLAIN_BODY
@@ -130,8 +159,10 @@ class RawConnectionOnCommitDrop(LintRule):
 
     ## Fix safety
     Both fixes are unsafe: they change which transaction the statements run in (that is the point), and
-    statements that passed parameters to asyncpg cannot be moved to `text()` unchanged. When the
-    session cannot be traced, the fix is display-only.
+    statements that passed parameters to asyncpg cannot be moved to `text()` unchanged. f-string SQL
+    keeps its interpolation inside `text()` (the holes are table names, identifiers, not parameters).
+    When the session cannot be traced, or the created table's name cannot be written back, no fix is
+    offered and the message says what to do.
 
     ## References
     - [SQLAlchemy: Using the raw asyncpg connection](https://docs.sqlalchemy.org/en/20/orm/extensions/asyncio.html#using-awaitable-only-driver-methods-in-connection-pool-and-other-events)
@@ -146,7 +177,8 @@ class RawConnectionOnCommitDrop(LintRule):
     FIX_AVAILABILITY = "Sometimes"
     GATE = ("commit",)
     TRIGGER = re.compile(r"(?i)\bcommit\W{1,20}drop\b")
-    REQUIRES = (re.compile(ASYNCPG_IN_FILE + "|get_raw_connection"),)
+    # `copy_records_to_table`: an asyncpg connection from a project factory, known by its use (shape 8).
+    REQUIRES = (re.compile(ASYNCPG_IN_FILE + "|get_raw_connection|copy_records_to_table"),)
 
     VALID = (
         Valid(borrowed_example(before='    await session.execute(text("SELECT 1"))\n')),
@@ -163,6 +195,21 @@ class RawConnectionOnCommitDrop(LintRule):
         Valid("""
             async def load(con):
                 await con.execute("CREATE TEMP TABLE _tmp_x (LIKE x) ON COMMIT DROP")
+            """),
+        # A transaction the caller opens (shape 9): every call of the helper in the module is inside one.
+        Valid("""
+            import asyncpg
+
+
+            async def stage(con, records):
+                await con.execute("CREATE TEMP TABLE _t (id int) ON COMMIT DROP")
+                await con.copy_records_to_table("_t", records=records)
+
+
+            async def main(dsn, records):
+                con = await asyncpg.connect(dsn)
+                async with con.transaction():
+                    await stage(con, records)
             """),
     )
     INVALID = (
@@ -226,7 +273,73 @@ class RawConnectionOnCommitDrop(LintRule):
                 await raw.driver_connection.copy_records_to_table("_t", records=records)
             """,
             positions=[(2, 11)],
-            applicability=Applicability.DISPLAY_ONLY,
+        ),
+        # A connection from a project factory in a file that never imports asyncpg, known by its use.
+        Invalid(
+            """
+            from app.db import get_conn
+
+
+            async def stage(records):
+                conn = await get_conn()
+                await conn.execute("CREATE TEMP TABLE _t (id int) ON COMMIT DROP")
+                await conn.copy_records_to_table("_t", records=records)
+            """,
+            positions=[(6, 11)],
+            fixed="""
+            from app.db import get_conn
+
+
+            async def stage(records):
+                conn = await get_conn()
+                async with conn.transaction():
+                    await conn.execute("CREATE TEMP TABLE _t (id int) ON COMMIT DROP")
+                    await conn.copy_records_to_table("_t", records=records)
+            """,
+            applicability=Applicability.UNSAFE,
+        ),
+        # An f-string hole that stands for a whole query (shape 10) and a connection a base class sets
+        # (shape 12): both still judged.
+        Invalid(
+            """
+            import asyncpg
+
+
+            class Base:
+                async def setup(self, dsn):
+                    self.con = await asyncpg.connect(dsn)
+
+
+            class Loader(Base):
+                async def load(self, query):
+                    await self.con.execute(f"CREATE TEMP TABLE _t ON COMMIT DROP AS {query}")
+                    return await self.con.fetch("SELECT * FROM _t")
+            """,
+            positions=[(11, 15)],
+            fixed="""
+            import asyncpg
+
+
+            class Base:
+                async def setup(self, dsn):
+                    self.con = await asyncpg.connect(dsn)
+
+
+            class Loader(Base):
+                async def load(self, query):
+                    async with self.con.transaction():
+                        await self.con.execute(f"CREATE TEMP TABLE _t ON COMMIT DROP AS {query}")
+                        return await self.con.fetch("SELECT * FROM _t")
+            """,
+            applicability=Applicability.UNSAFE,
+        ),
+        # The seed's helper: f-string SQL whose table names are identifiers, on
+        # `(await session.connection()).get_raw_connection()`; the interpolation is kept inside `text()`.
+        Invalid(
+            SEED_HELPER,
+            positions=[(8, 11)],
+            fixed=SEED_HELPER_FIXED,
+            applicability=Applicability.UNSAFE,
         ),
     )
 
@@ -243,7 +356,7 @@ class RawConnectionOnCommitDrop(LintRule):
                 if not isinstance(call.func, cst.Attribute) or (receiver := dotted(call.func.value)) is None:
                     continue
                 method = call.func.attr.value
-                handle = self.model.handle_of(call.func.value)
+                handle = self.model.handle_of(call.func.value, inferred=method == "execute")
                 if method in SA_STATEMENTS and (
                     (handle is not None and handle.kind in SA_CONNECTIONS)
                     or any(h.session == receiver for h in self.model.handles_at(call).values())
@@ -256,61 +369,84 @@ class RawConnectionOnCommitDrop(LintRule):
         self, steps: list[Step], step: Step, call: cst.Call, receiver: str, origin: Handle, started: set[str]
     ) -> None:
         sql = self.model.sql_of_call(call)
-        created = [t for t in temp_tables(sql.text) if t.on_commit_drop] if sql else []
+        created = [t for t in temp_tables(with_query_holes(sql.text)) if t.on_commit_drop] if sql else []
         if not created:
             return
         borrowed = origin.kind == "borrowed-asyncpg"
         if self.model.in_transaction(call, receiver) or (borrowed and {origin.sa, origin.session} & started):
             return
+        advice = ""
         if borrowed:
             fix = self._route_fix(steps, step, receiver, origin, created[0])
             where = "borrowed from SQLAlchemy runs outside the session's transaction (`session.begin()` does not help)"
+            if fix is None:
+                advice = (
+                    "; run the DROP, the CREATE and the INSERT through the session's `execute(text(...))` and keep "
+                    "only the COPY on the raw connection"
+                )
         else:
             fix = wrap_in_transaction(step, receiver, {receiver}, Applicability.UNSAFE)
             where = f"outside `async with {receiver}.transaction()` commits at once"
         self.report(
             call,
             f"`CREATE TEMP TABLE ... ON COMMIT DROP` on an asyncpg connection {where}: "
-            "the table is dropped before the next statement (`UndefinedTableError`)",
+            f"the table is dropped before the next statement (`UndefinedTableError`){advice}",
             fix=fix,
         )
 
-    def _route_fix(self, steps: list[Step], create: Step, receiver: str, origin: Handle, table: TempTable) -> FixSpec:
+    def _route_fix(
+        self, steps: list[Step], create: Step, receiver: str, origin: Handle, table: TempTable
+    ) -> FixSpec | None:
         title = "Run the DDL and INSERT through `session.execute(text(...))`; keep only the COPY on the raw connection"
         executor = origin.session or origin.sa
         executes = [(s, c) for s in steps for c in calls_in(s.statement) if dotted(c.func) == f"{receiver}.execute"]
+        create_call = next(c for s, c in executes if s is create)
+        drop = _guard_sql(table, create_call.args[0].value) if create_call.args else None
         if (
             executor is None
             or self.text_name is None
-            or table.name is None
+            or drop is None
             or any(len(c.args) != 1 or c.args[0].keyword for _, c in executes)
         ):
-            return FixSpec((), Applicability.DISPLAY_ONLY, title)
+            return None
         changes: list[Replace] = [
             Replace(c, _execute(executor, self.text_name, c.args[0].value)) for s, c in executes if s is not create
         ]
-        qualified = quote_identifier(table.schema, table.name)
-        guarded = any(
+        guarded = table.name is not None and any(
             (table.schema, table.name) in dropped_tables(text.text, if_exists=True)
             for s, c in executes[: [s for s, _ in executes].index(create)]
             if (text := self.model.sql_of_call(c))
         )
-        create_call = next(c for s, c in executes if s is create)
         new_create = create.statement.deep_replace(
             create_call, _execute(executor, self.text_name, create_call.args[0].value)
         )
         assert isinstance(new_create, cst.BaseStatement)
         lines: list[cst.BaseStatement] = []
         if not guarded:
-            guard = cst.parse_statement(
-                f"await {executor}.execute({self.text_name}({python_string('DROP TABLE IF EXISTS ' + qualified)}))\n"
-            )
+            guard = cst.parse_statement(f"await {executor}.execute({self.text_name}({drop}))\n")
             lines.append(with_leading_lines(guard, leading_lines(create.statement)))
             new_create = with_leading_lines(new_create, ())
         changes.append(Replace(create.statement, cst.FlattenSentinel([*lines, new_create])))
         if self.import_anchor is not None:
             changes.append(add_import(self.import_anchor, "from sqlalchemy import text"))
         return FixSpec(tuple(changes), Applicability.UNSAFE, title)
+
+
+def _guard_sql(table: TempTable, sql: cst.BaseExpression) -> str | None:
+    """The `DROP TABLE IF EXISTS` for the created table as Python source: a literal for a known name, or an
+    f-string with the same interpolation when the CREATE is an f-string whose table name has holes."""
+    if table.name is not None:
+        return python_string("DROP TABLE IF EXISTS " + quote_identifier(table.schema, table.name))
+    if not isinstance(sql, cst.FormattedString) or "\n" in sql.start + sql.end:
+        return None
+    code = cst.Module([]).code_for_node(sql)
+    match = _CREATED_NAME.search(code[len(sql.start) : len(code) - len(sql.end)])
+    return f"{sql.start}DROP TABLE IF EXISTS {match.group(1)}{sql.end}" if match else None
+
+
+_CREATED_NAME = re.compile(
+    r"(?i)\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?((?:\{[^{}]*\}|[\w.$\"])+)"
+)
 
 
 def _execute(executor: str, text_name: str, sql: cst.BaseExpression) -> cst.Call:

@@ -45,7 +45,12 @@ class SqlSyntaxError(LintRule):
     f-string holes are replaced by a placeholder before parsing, and an error next to a hole is not
     reported (the hole may hold any SQL). `execute` is only checked on connections traced to asyncpg,
     and `text()` only in files that do not mention SQLite, so other dialects are not judged by
-    PostgreSQL's grammar. `IN $1` is left to LDB103, which fixes it. Bind parameters in `text()` are
+    PostgreSQL's grammar. SQL in a branch for another database (`else:` of
+    `if url.startswith("postgres"):`, under `if dialect.name == "sqlite":`) is not judged, and on a
+    SQLite-only project (`alembic-dialects = ["sqlite"]`, or a project whose only database is SQLite
+    and which declares no PostgreSQL driver) only SQL sent to a connection traced to asyncpg is, since
+    `text()` there holds SQLite's SQL (`UPDATE OR IGNORE`). SQL that ends early is reported at its
+    last token. `IN $1` is left to LDB103, which fixes it. Bind parameters in `text()` are
     found by SQLAlchemy's own rule, so `:since::timestamptz` (not a bind for SQLAlchemy) is reported:
     write `CAST(:since AS timestamptz)`.
 
@@ -93,6 +98,46 @@ class SqlSyntaxError(LintRule):
                 with sqlite3.connect(path) as db:
                     db.execute("INSERT OR REPLACE INTO t (id, name) VALUES (?, ?)", (id, name))
             """),
+        Valid(
+            """
+            from sqlalchemy import text
+
+
+            async def mark_seen(session, item_id):
+                await session.execute(text("UPDATE OR IGNORE items SET seen = 1 WHERE id = :id"), {"id": item_id})
+                await session.execute(text("INSERT OR REPLACE INTO seen (id) VALUES (:id)"), {"id": item_id})
+            """,
+            options={"alembic-dialects": ["sqlite"]},
+        ),
+        Valid(
+            """
+            import sqlalchemy as sa
+            from alembic import op
+
+
+            def upgrade():
+                connection = op.get_bind()
+                if str(connection.engine.url).startswith("postgres"):
+                    connection.execute(sa.text("UPDATE challenge SET kind = function"))
+                else:
+                    connection.execute(sa.text("UPDATE challenge SET kind = `function`"))
+            """
+        ),
+        Valid(
+            """
+            from sqlalchemy import text
+
+
+            def upsert_sql(db_url):
+                if _is_postgres(db_url):
+                    return text("INSERT INTO meta (k) VALUES (:k) ON CONFLICT (k) DO NOTHING")
+                return text("INSERT OR REPLACE INTO meta (k) VALUES (:k)")
+
+
+            def _is_postgres(url):
+                return url.startswith("postgres")
+            """
+        ),
     )
     INVALID = (
         Invalid(
@@ -138,10 +183,20 @@ class SqlSyntaxError(LintRule):
             """,
             positions=[(5, 74)],
         ),
+        # SQL that ends early: the parser names no position; reported at the last token.
+        Invalid(
+            """
+            async def rows(con):
+                return await con.fetch("SELECT * FROM t WHERE")
+            """,
+            positions=[(2, 45)],
+        ),
     )
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.check_text = "sqlite" not in self.text.lower()
+        # On a SQLite-only project `text()` and untraced calls hold SQLite's SQL, not PostgreSQL's.
+        self.sqlite_only = self.model.project.sqlite_only
+        self.check_text = not self.sqlite_only and "sqlite" not in self.text.lower()
 
     def visit_Call(self, node: cst.Call) -> None:
         if not isinstance(node.func, cst.Attribute):
@@ -149,9 +204,9 @@ class SqlSyntaxError(LintRule):
                 self._check(node, "text")
             return
         method = node.func.attr.value
-        if method in ASYNCPG_ONLY_METHODS:
+        if method in ASYNCPG_ONLY_METHODS and not self.sqlite_only:
             self._check(node, "driver")
-        elif method in TRACED_METHODS:
+        elif method in TRACED_METHODS or method in ASYNCPG_ONLY_METHODS:
             origin = self.model.handle_of(node.func.value)
             if origin is not None and origin.kind in TRACED_KINDS:
                 self._check(node, "driver")
@@ -162,6 +217,9 @@ class SqlSyntaxError(LintRule):
         site = self.model.sql_site(call)
         if site is None or site.style != style:
             return
+        branch = self.model.dialect_branch(call)
+        if branch is not None and (branch[0] == "postgresql") != branch[1]:
+            return  # a branch for another database (`else:` of `if url.startswith("postgres"):`)
         sql = site.sql
         if style == "text":
             sql = sql.with_binds_as_params()
@@ -173,7 +231,10 @@ class SqlSyntaxError(LintRule):
         except pg_parser.ParseError as error:
             message, index = error.args[0], error.args[1]
         tokens = sql.tokens()
-        at = next((i for i, t in enumerate(tokens) if t.start <= index < t.end), None)
+        if index is None:  # "at end of input": the parser names no position, the last token is where it ends
+            at = len(tokens) - 1 if tokens else None
+        else:
+            at = next((i for i, t in enumerate(tokens) if t.start <= index < t.end), None)
         if at is not None and _beside_hole_or_in_list(sql, tokens, at):
             return
         token = tokens[at] if at is not None else None

@@ -17,7 +17,7 @@ from lintdb.engine_args import (
     with_zero_settings,
 )
 from lintdb.model.handles import ASYNCPG_CONNECT, ASYNCPG_CREATE_POOL
-from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
+from lintdb.rule import FixSpec, Invalid, LintRule, Replace, RuleOptions, Valid
 
 _ASYNCPG = """
 import asyncpg
@@ -108,6 +108,15 @@ class PgbouncerPreparedStatements(LintRule):
     GATE = ("6432", "bouncer", "pooler")
     TRIGGER = re.compile(r"6432|pgbouncer|pooler|bouncer", re.IGNORECASE)
     REQUIRES = (re.compile(r"asyncpg"),)
+
+    @classmethod
+    def triggered(cls, text: str, lowered: str | None = None, options: RuleOptions | None = None) -> bool:
+        """The base trigger, or a host configured in `pgbouncer-hosts` in the text (with asyncpg)."""
+        if options is not None and options.pgbouncer_hosts:
+            low = text.lower() if lowered is None else lowered
+            if any(h.lower() in low for h in options.pgbouncer_hosts) and all(r.search(text) for r in cls.REQUIRES):
+                return True
+        return super().triggered(text, lowered)
 
     VALID = (
         Valid(asyncpg_example("DSN, statement_cache_size=0")),

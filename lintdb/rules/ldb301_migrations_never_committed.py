@@ -102,6 +102,72 @@ def sync_env(before_configure: str = "", after_configure: str = "") -> str:
 SET_PATH = 'connection.execute(text("SET search_path TO public"))\n'
 
 
+# A sync env.py whose configure function calls a helper that runs a statement on the connection and
+# commits on one branch only (the branch taken when `-x commit_prepare=true` is given).
+HELPER_ENV = """
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool, text
+
+config = context.config
+fileConfig(config.config_file_name)
+
+
+def _prepare(connection):
+    connection.execute(text("SET search_path TO public"))
+{prepare_commit}
+
+def do_run_migrations(connection):
+    _prepare(connection)
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    connectable = engine_from_config(config.get_section("alembic", {{}}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with connectable.connect() as connection:
+        do_run_migrations(connection)
+
+
+run_migrations_online()
+"""
+CONDITIONAL_COMMIT = """    if context.get_x_argument(as_dictionary=True).get("commit_prepare") == "true":
+        connection.commit()
+"""
+# One configure function with an early statement, run from two connect blocks: one finding, one fix.
+TWO_BLOCKS_ENV = """
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool, text
+
+config = context.config
+fileConfig(config.config_file_name)
+
+
+def do_run_migrations(connection):
+    connection.execute(text("SET search_path TO public"))
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    connectable = engine_from_config(config.get_section("alembic", {}), prefix="sqlalchemy.", poolclass=pool.NullPool)
+    if context.get_x_argument(as_dictionary=True).get("retry") == "true":
+        with connectable.connect() as connection:
+            do_run_migrations(connection)
+    else:
+        with connectable.connect() as connection:
+            do_run_migrations(connection)
+
+
+run_migrations_online()
+"""
+
+
 @dataclass(frozen=True)
 class _Early:
     """A statement run on the migration connection before `context.configure()`."""
@@ -183,8 +249,28 @@ class MigrationsNeverCommitted(LintRule):
             options={"alembic-env-fix": "autocommit"},
         ),
         Valid(async_env(configure_prefix="    " + SET_PATH + "    connection.commit()\n")),
+        Valid(HELPER_ENV.format(prepare_commit="    connection.commit()\n")),
+        # A commit through `context.get_bind()` after the migrations commits the early statement too.
+        Valid(
+            sync_env(before_configure="        " + SET_PATH).replace(
+                "            context.run_migrations()\n",
+                "            context.run_migrations()\n            context.get_bind().commit()\n",
+            )
+        ),
     )
     INVALID = (
+        Invalid(
+            HELPER_ENV.format(prepare_commit=CONDITIONAL_COMMIT),
+            positions=[(11, 5)],
+            fixed=HELPER_ENV.format(prepare_commit="    connection.commit()\n" + CONDITIONAL_COMMIT),
+            applicability=Applicability.SAFE,
+        ),
+        Invalid(
+            TWO_BLOCKS_ENV,
+            positions=[(11, 5)],
+            fixed=TWO_BLOCKS_ENV.replace(SET_PATH, SET_PATH + "    connection.commit()\n", 1),
+            applicability=Applicability.SAFE,
+        ),
         Invalid(
             async_env(before_run_sync="        await " + SET_PATH),
             positions=[(27, 15)],
@@ -216,6 +302,7 @@ class MigrationsNeverCommitted(LintRule):
     )
 
     def visit_Module(self, node: cst.Module) -> None:
+        self.reported: set[cst.Call] = set()  # a configure function run from several blocks: one finding
         functions = {s.name.value: s for s in node.body if isinstance(s, cst.FunctionDef)}
         configurers = {name: param for name, f in functions.items() if (param := _configured_param(f)) is not None}
         for function in functions.values():
@@ -244,20 +331,25 @@ class MigrationsNeverCommitted(LintRule):
             if target is not None:
                 if target in functions:
                     early += _early_calls(
-                        statements(functions[target].body), configurers[target], False, stop_at_configure=True
+                        statements(functions[target].body),
+                        configurers[target],
+                        False,
+                        stop_at_configure=True,
+                        functions=functions,
                     )
                 break
-            early += _early_calls([statement], name, block.asynchronous is not None, stop_at_configure=False)
+            early += _early_calls(
+                [statement], name, block.asynchronous is not None, stop_at_configure=False, functions=functions
+            )
         else:
             return
-        committed = any(m == (name, "commit") for c in all_calls(block) if (m := method_call(c)))
+        committed = _commits(statements(block.body), name)
         for function in functions.values():
             param = configurers.get(function.name.value)
-            committed |= param is not None and any(
-                m == (param, "commit") for c in all_calls(function.body) if (m := method_call(c))
-            )
-        if not early or committed or _autocommit(block):
+            committed |= param is not None and _commits(statements(function.body), param)
+        if not early or committed or _autocommit(block) or early[0].call in self.reported:
             return
+        self.reported.add(early[0].call)
         first, last = early[0], early[-1]
         if self.options.alembic_env_fix == "autocommit":
             line = _statement(first, f'{first.connection}.execution_options(isolation_level="AUTOCOMMIT")')
@@ -325,14 +417,78 @@ def _configure_point(statement: cst.BaseStatement, name: str, configurers: dict[
     return None
 
 
-def _early_calls(body: Sequence[cst.BaseStatement], name: str, is_async: bool, stop_at_configure: bool) -> list[_Early]:
-    """Statements on ``name`` in ``body`` (before its `context.configure()` when ``stop_at_configure``)."""
+def _commits(body: Sequence[cst.BaseStatement], name: str) -> bool:
+    """Whether ``name.commit()`` runs on every path through ``body``: a commit under an `if`, a loop or an
+    `except` is on some paths only, and is not a commit."""
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            if any(_is_commit(c, name) for c in all_calls(statement)):
+                return True
+        elif isinstance(statement, cst.With):
+            if _commits(statements(statement.body), name):
+                return True
+        elif isinstance(statement, cst.Try):
+            bodies = [statement.body, *([statement.finalbody.body] if statement.finalbody else [])]
+            if any(_commits(statements(b), name) for b in bodies):
+                return True
+    return False
+
+
+def _is_commit(call: cst.Call, name: str) -> bool:
+    """`name.commit()`, or `context.get_bind().commit()` (the configured connection)."""
+    if method_call(call) == (name, "commit"):
+        return True
+    func = call.func
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == "commit"
+        and isinstance(func.value, cst.Call)
+        and (dotted(func.value.func) or "").endswith("context.get_bind")
+    )
+
+
+def _helper_early(
+    call: cst.Call, name: str, functions: dict[str, cst.FunctionDef], seen: frozenset[str]
+) -> list[_Early]:
+    """Statements a helper the connection is passed to runs on it, unless it commits them on every path."""
+    if not (isinstance(call.func, cst.Name) and call.func.value in functions) or call.func.value in seen:
+        return []
+    helper = functions[call.func.value]
+    params = helper.params.params
+    for index, arg in enumerate(call.args):
+        if arg.keyword is None and isinstance(arg.value, cst.Name) and arg.value.value == name and index < len(params):
+            param = params[index].name.value
+            body = statements(helper.body)
+            if _commits(body, param):
+                return []
+            return _early_calls(
+                body,
+                param,
+                helper.asynchronous is not None,
+                stop_at_configure=True,
+                functions=functions,
+                seen=seen | {helper.name.value},
+            )
+    return []
+
+
+def _early_calls(
+    body: Sequence[cst.BaseStatement],
+    name: str,
+    is_async: bool,
+    stop_at_configure: bool,
+    functions: dict[str, cst.FunctionDef],
+    seen: frozenset[str] = frozenset(),
+) -> list[_Early]:
+    """Statements on ``name`` in ``body`` (before its `context.configure()` when ``stop_at_configure``), also
+    in module functions ``name`` is passed to (`_prepare(connection)`)."""
     found = []
     for statement in body:
         calls = all_calls(statement)
         if stop_at_configure and any((dotted(c.func) or "").endswith("context.configure") for c in calls):
             break
         for call in calls:
+            found += _helper_early(call, name, functions, seen)
             target = method_call(call)
             if (
                 target is not None

@@ -168,3 +168,73 @@ def test_near_miss_unknown_connection_works_inside_the_callers_transaction(pg_ds
             await con.close()
 
     assert asyncio.run(run()) is True
+
+
+def test_seed_helper_fails_and_its_fix_commits_rolls_back_and_runs_twice(pg_dsn: str, tmp_path: Path) -> None:
+    """The seed's helper (f-string SQL on `(await session.connection()).get_raw_connection()`): the table
+    named by interpolation is gone before the COPY; `--fix --unsafe-fixes` keeps the interpolation in
+    `text()` and the result is atomic with the session and runs twice in one transaction."""
+    case = Rule.INVALID[8]
+    bad = load(case.source())
+    with pytest.raises(asyncpg.UndefinedTableError, match='relation "_tmp_x" does not exist'):
+        asyncio.run(_in_session(pg_dsn, lambda s: bad.bulk_insert(s, "x", RECORDS)))
+    fixed_source = lintdb_fix(case.source(), tmp_path, unsafe=True)
+    assert fixed_source == case.fixed_source()
+    fixed = load(fixed_source)
+
+    async def rolled_back(session: AsyncSession) -> None:
+        await fixed.bulk_insert(session, "x", RECORDS)
+        await session.rollback()
+
+    asyncio.run(_in_session(pg_dsn, rolled_back))
+    assert asyncio.run(_rows(pg_dsn)) == 0
+
+    async def twice_then_commit(session: AsyncSession) -> Any:
+        await fixed.bulk_insert(session, "x", RECORDS)
+        await fixed.bulk_insert(session, "x", RECORDS)
+        await session.commit()
+        return (await session.execute(text("SELECT to_regclass('pg_temp._tmp_x')"))).scalar()
+
+    assert asyncio.run(_in_session(pg_dsn, twice_then_commit)) is None
+    assert asyncio.run(_rows(pg_dsn)) == 3
+
+
+def test_query_hole_on_a_base_class_connection_fails_and_transaction_fix_works(pg_dsn: str, tmp_path: Path) -> None:
+    """`CREATE TEMP TABLE _t ON COMMIT DROP AS {query}` on `self.con` set by a base class: dropped at once;
+    inside `async with self.con.transaction()` the rows are there."""
+    case = Rule.INVALID[7]
+
+    async def run(source: str) -> Any:
+        loader = load(source).Loader()
+        await loader.setup(pg_dsn)
+        try:
+            return await loader.load("SELECT 1 AS id")
+        finally:
+            await loader.con.close()
+
+    with pytest.raises(asyncpg.UndefinedTableError, match='relation "_t" does not exist'):
+        asyncio.run(run(case.source()))
+    fixed_source = lintdb_fix(case.source(), tmp_path, unsafe=True)
+    assert fixed_source == case.fixed_source()
+    assert [tuple(r) for r in asyncio.run(run(fixed_source))] == [(1,)]
+
+
+def test_factory_connection_known_by_use_fails_and_transaction_fix_works(pg_dsn: str, tmp_path: Path) -> None:
+    """A connection from a project factory (`conn = await get_conn()`) in a file with no asyncpg import."""
+    case = Rule.INVALID[6]
+
+    async def run(source: str) -> int:
+        module = load(source.replace("from app.db import get_conn", ""))
+        con = await asyncpg.connect(pg_dsn)
+        module.get_conn = lambda: asyncio.sleep(0, con)
+        try:
+            await module.stage([(1,), (2,)])
+            return 2
+        finally:
+            await con.close()
+
+    with pytest.raises(asyncpg.UndefinedTableError, match='relation "_t" does not exist'):
+        asyncio.run(run(case.source()))
+    fixed_source = lintdb_fix(case.source(), tmp_path, unsafe=True)
+    assert fixed_source == case.fixed_source()
+    assert asyncio.run(run(fixed_source)) == 2

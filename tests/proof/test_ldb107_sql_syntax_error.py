@@ -16,7 +16,8 @@ from typing import Any
 import asyncpg
 import pytest
 import sqlalchemy.exc
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError as Rule
 from tests.proof.support import in_session, load
@@ -72,6 +73,7 @@ def _server_error(index: int, dsn: str) -> BaseException:
         lambda: asyncio.run(_with_connection(dsn, module.names)),
         lambda: asyncio.run(_with_session(dsn, lambda s: module.recent(s, SINCE))),
         lambda: asyncio.run(_with_session(dsn, lambda s: module.recent(s, SINCE))),
+        lambda: asyncio.run(_with_connection(dsn, module.rows)),
     ]
     with pytest.raises((asyncpg.PostgresSyntaxError, sqlalchemy.exc.ProgrammingError)) as raised:
         runs[index]()
@@ -79,7 +81,7 @@ def _server_error(index: int, dsn: str) -> BaseException:
 
 
 def test_every_invalid_example_is_proven() -> None:
-    assert len(Rule.INVALID) == 4
+    assert len(Rule.INVALID) == 5
 
 
 @pytest.mark.parametrize("index", range(len(Rule.INVALID)))
@@ -106,3 +108,23 @@ def test_near_misses_run(pg_dsn: str, tmp_path: Path) -> None:
     valid[3].upsert(str(database), 1, "b")
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT id, name FROM t").fetchall() == [(1, "b")]
+
+
+def test_sqlite_only_near_miss_runs_on_sqlite(tmp_path: Path) -> None:
+    """`UPDATE OR IGNORE` / `INSERT OR REPLACE` in `text()` on a SQLite-only project is SQLite's SQL, and runs."""
+    module = load(Rule.VALID[4].source())
+
+    async def run() -> list[Any]:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+        try:
+            async with AsyncSession(engine) as session:
+                await session.execute(text("CREATE TABLE items (id integer PRIMARY KEY, seen integer)"))
+                await session.execute(text("CREATE TABLE seen (id integer PRIMARY KEY)"))
+                await session.execute(text("INSERT INTO items VALUES (1, 0)"))
+                await module.mark_seen(session, 1)
+                await module.mark_seen(session, 1)
+                return list((await session.execute(text("SELECT * FROM items, seen"))).all())
+        finally:
+            await engine.dispose()
+
+    assert [tuple(r) for r in asyncio.run(run())] == [(1, 1, 1)]
