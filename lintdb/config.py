@@ -302,7 +302,9 @@ class Settings:
         for pattern, negated, ignored in self.per_file_ignores:
             if glob_match(pattern, path) != negated:
                 codes -= ignored
-        return FileSettings(frozenset(codes), self.options, self.fixable, self.safe_overrides, self.unsafe_overrides)
+        return FileSettings(
+            frozenset(codes), self.options, self.fixable, self.safe_overrides, self.unsafe_overrides, path=path
+        )
 
     def fingerprint(self) -> str:
         """A text that is the same for the same settings in every process (sets sorted), for the cache key."""

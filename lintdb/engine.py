@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import libcst as cst
 from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
@@ -47,6 +48,7 @@ class FileSettings:
     safe_overrides: frozenset[str] = frozenset()
     unsafe_overrides: frozenset[str] = frozenset()
     honour_noqa: bool = True
+    path: Path | None = None  # the file, for the project context (its env.py, alembic.ini, dependencies)
 
 
 @dataclass
@@ -81,7 +83,7 @@ def _crash(rule: type[LintRule], error: BaseException) -> str:
 
 
 def _run_rules(
-    text: str, rules: list[type[LintRule]], options: RuleOptions, crashes: dict[str, str]
+    text: str, rules: list[type[LintRule]], options: RuleOptions, crashes: dict[str, str], path: Path | None = None
 ) -> list[tuple[Report, int, int, Fix | None]]:
     """Run the rules in one batched traversal. If that raises, each rule runs alone to find the one at
     fault; a crashing rule is recorded in ``crashes`` and the others' findings are kept."""
@@ -92,7 +94,7 @@ def _run_rules(
         )
     module = parse(text)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    model = SemanticModel(module, options)  # each part is built on a rule's first query, once for all rules
+    model = SemanticModel(module, options, path)  # each part is built on a rule's first query, once for all rules
     visitors = [rule(options, module, text, model) for rule in rules]
     try:
         wrapper.visit_batched(visitors)
@@ -252,7 +254,7 @@ def lint_source(text: str, settings: FileSettings, errors: list[str] | None = No
         return []
     source = SourceText(text)
     crashes: dict[str, str] = {}
-    resolved = _run_rules(text, triggered, settings.options, crashes) if triggered else []
+    resolved = _run_rules(text, triggered, settings.options, crashes, settings.path) if triggered else []
     if not resolved and not judge_noqa:
         return _crash_errors(crashes, errors)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,8 @@ class LintdbChecker:
     def run(self) -> Iterator[tuple[int, int, str, type[LintdbChecker]]]:
         """Yield (line, 0-based column, "CODE message", type) as flake8 expects."""
         try:
-            diagnostics = lint_source("".join(self.lines), self.settings)
+            settings = dataclasses.replace(self.settings, path=Path(self.filename))
+            diagnostics = lint_source("".join(self.lines), settings)
         except SourceError:
             return
         for d in diagnostics:

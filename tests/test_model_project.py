@@ -70,3 +70,13 @@ def test_render_as_batch_and_aiosqlite_name_sqlite(tmp_path: Path) -> None:
     assert context.dialects == ("sqlite",) and context.sqlite_only
     (tmp_path / "pg").mkdir()
     assert not project_context(_project(tmp_path / "pg")).sqlite_only  # asyncpg and a PostgreSQL URL
+
+
+def test_declared_drivers_name_their_databases(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\ndependencies = ["asyncpg"]\n[project.optional-dependencies]\ntest = ["aiosqlite"]\n',
+        encoding="utf-8",
+    )
+    context = project_context(tmp_path / "app.py")
+    assert context.dialects == ("sqlite", "postgresql") and not context.sqlite_only
+    assert project_context(tmp_path / "app.py", RuleOptions(alembic_dialects=("sqlite",))).sqlite_only

@@ -3,6 +3,7 @@ emits an applicable fix for an example that declares none fails)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ REQUIRED_SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "Us
 
 
 def _settings(options: object) -> FileSettings:
-    return build_settings(dict(options), {"select": ["ALL"]}, Path.cwd(), None).for_file(Path("example.py"))  # type: ignore[call-overload]
+    """The settings of an example: it stands alone, with no project around it (its options say the rest)."""
+    settings = build_settings(dict(options), {"select": ["ALL"]}, Path.cwd(), None)  # type: ignore[call-overload]
+    return dataclasses.replace(settings.for_file(Path("example.py")), path=None)
 
 
 def _cases(kind: str) -> list[object]:

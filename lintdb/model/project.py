@@ -51,16 +51,25 @@ class ProjectContext:
     alembic_url: str | None = None
     env: MigrationEnv | None = None
     dialects: tuple[str, ...] = ()
+    configured: bool = False  # ``dialects`` come from `alembic-dialects`, which outranks the dependencies
 
     @property
     def sqlite_only(self) -> bool:
-        """Whether SQLite is the only database the project names (no PostgreSQL dialect or driver)."""
-        return self.dialects == ("sqlite",) and not any(self.depends_on(d) for d in POSTGRESQL_DRIVERS)
+        """Whether SQLite is the only database: so configured, or the only one the project names (no
+        PostgreSQL dialect or driver)."""
+        if self.dialects != ("sqlite",):
+            return False
+        return self.configured or not any(self.depends_on(d) for d in POSTGRESQL_DRIVERS)
 
     def depends_on(self, name: str) -> bool:
         """Whether the project declares ``name`` (or `name[extra]`, `name-binary`) as a dependency."""
-        wanted = normalized(name)
-        return any(d == wanted or d.startswith(wanted + "-") for d in self.dependencies)
+        return declares(self.dependencies, name)
+
+
+def declares(dependencies: frozenset[str], name: str) -> bool:
+    """Whether ``name`` (or `name[extra]`, `name-binary`) is among the declared ``dependencies``."""
+    wanted = normalized(name)
+    return any(d == wanted or d.startswith(wanted + "-") for d in dependencies)
 
 
 def project_root(path: Path) -> Path | None:
@@ -152,8 +161,11 @@ def _context(root: Path | None) -> ProjectContext:
     if env is not None:
         dialects = tuple(dict.fromkeys((*dialects, *env.dialects)))
     dependencies = declared_dependencies(root)
+    # Declared drivers name the databases the project runs on (an aiosqlite test setup beside asyncpg: both).
     if "aiosqlite" in dependencies and "sqlite" not in dialects:
         dialects = (*dialects, "sqlite")
+    if any(declares(dependencies, d) for d in POSTGRESQL_DRIVERS) and "postgresql" not in dialects:
+        dialects = (*dialects, "postgresql")
     return ProjectContext(root, dependencies, url, env, dialects)
 
 
@@ -181,6 +193,6 @@ def project_context(path: str | Path | None, options: RuleOptions | None = None)
             )
     if options is not None and options.alembic_dialects:
         context = ProjectContext(
-            context.root, context.dependencies, context.alembic_url, context.env, options.alembic_dialects
+            context.root, context.dependencies, context.alembic_url, context.env, options.alembic_dialects, True
         )
     return context

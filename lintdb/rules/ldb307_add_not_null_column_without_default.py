@@ -166,6 +166,7 @@ class AddNotNullColumnWithoutDefault(LintRule):
                     batch_op.drop_column('email')
             """,
             positions=[(7, 9)],
+            options={"alembic-dialects": ["postgresql"]},  # on SQLite the batches are LDB303's too
         ),
         Invalid(
             """
