@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lintdb import __version__
+from lintdb.catalog import RULES_BY_CODE
 from lintdb.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, validate
 from lintdb.diagnostics import Applicability
 from lintdb.discovery import discover
@@ -19,7 +20,6 @@ from lintdb.engine import SourceError
 from lintdb.fileio import decode
 from lintdb.output import HUMAN_FORMATS, RENDERERS, Found, View, relative, summary
 from lintdb.ruff_bridge import RuffMissing, RuffResult, fix_with_ruff, report_with_ruff
-from lintdb.rules import RULES_BY_CODE
 from lintdb.runner import Mode, Outcome, check_paths, check_text
 from lintdb.source import SourceText
 

@@ -12,9 +12,9 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from lintdb import __version__
+from lintdb.catalog import RULES_BY_CODE
 from lintdb.diagnostics import Applicability, Diagnostic, Location
 from lintdb.fixes import apply_edits
-from lintdb.rules import RULES_BY_CODE
 from lintdb.source import SourceText
 
 

@@ -1,4 +1,4 @@
-"""The base class of every rule, the example types that double as tests, and rule options."""
+"""The base class of every rule and the example types that double as tests."""
 
 from __future__ import annotations
 
@@ -11,19 +11,10 @@ from typing import ClassVar
 import libcst as cst
 from libcst.metadata import Assignment, QualifiedNameProvider, ScopeProvider
 
+from lintdb.catalog import DOCS_URL
 from lintdb.cst_helpers import assigned_values
 from lintdb.diagnostics import Applicability
-
-DOCS_URL = "https://lintdb.dev/rules/{name}"
-
-
-@dataclass(frozen=True)
-class RuleOptions:
-    """Options from `[tool.lintdb]` that reach the rules (Fixit's rules never see theirs)."""
-
-    pgbouncer_hosts: tuple[str, ...] = ()
-    alembic_dialects: tuple[str, ...] = ()
-    alembic_env_fix: str = "commit"
+from lintdb.options import RuleOptions
 
 
 @dataclass(frozen=True)
