@@ -227,7 +227,7 @@ def _check_command(args: argparse.Namespace) -> int:
             files = list(discover(list(args.paths), resolver, args.force_exclude))
             if not files:
                 print("warning: No Python files found under the given path(s)", file=sys.stderr)
-            outcomes = check_paths(files, resolver, mode, use_cache=not args.no_cache and not fix)
+            outcomes = check_paths(files, resolver, mode, use_cache=not args.no_cache)
         if args.with_ruff and ruff is None:
             ruff = report_with_ruff(args, paths, unsafe, settings.output_format == "sarif")
     except ConfigError as error:
