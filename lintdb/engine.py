@@ -14,9 +14,9 @@ from lintdb.diagnostics import Applicability, Diagnostic, Edit, Fix
 from lintdb.fixes import apply_fixes
 from lintdb.noqa import Suppressions, parse_suppressions
 from lintdb.options import RuleOptions
-from lintdb.prefilter import FileText
+from lintdb.prefilter import MAX_PARSE_CHARS, FileText
 from lintdb.source import SourceText
-from lintdb.triggers import candidates, text_codes
+from lintdb.triggers import candidates
 
 if TYPE_CHECKING:  # LibCST and the rules are imported only for files that reach them
     import libcst as cst
@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # LibCST and the rules are imported only for files that reach
 
 UNUSED_NOQA = "LDB900"
 MAX_FIX_ITERATIONS = 100
-MAX_PARSE_CHARS = 2_000_000
 
 
 class SourceError(Exception):
@@ -241,8 +240,7 @@ def lint_source(text: str, settings: FileSettings, errors: list[str] | None = No
     """
     view = FileText(text)
     codes = [c for c in sorted(settings.codes) if c != UNUSED_NOQA]
-    # A text too large for LibCST skips the candidate checks: `_run_rules` reports it if a trigger fires.
-    triggered = _rule_classes(candidates(view, codes) if len(text) <= MAX_PARSE_CHARS else text_codes(view, codes))
+    triggered = _rule_classes(candidates(view, codes))
     judge_noqa = UNUSED_NOQA in settings.codes and settings.honour_noqa and "LDB" in text and "noqa" in view.lowered
     if not triggered and not judge_noqa:
         return []

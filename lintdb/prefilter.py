@@ -19,6 +19,8 @@ Node = TypeVar("Node", bound=ast.AST)
 # What an f-string hole or a non-literal operand of `+` becomes in a folded string: an identifier, so the
 # SQL around it still parses (the SQL rules use the same placeholder).
 HOLE = "lintdb_hole"
+# Larger texts are not parsed: LibCST would take minutes (the engine reports them instead).
+MAX_PARSE_CHARS = 2_000_000
 
 
 class FileText:
@@ -34,7 +36,10 @@ class FileText:
 
     @cached_property
     def tree(self) -> ast.Module | None:
-        """Python's tree of the text, or None when Python cannot parse it (LibCST then reports why)."""
+        """Python's tree of the text, or None when Python cannot parse it (LibCST then reports why) or the
+        text is too large for LibCST (the engine then says so)."""
+        if len(self.text) > MAX_PARSE_CHARS:
+            return None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -73,24 +78,17 @@ class FileText:
             return self.text
         lines = self.text.splitlines(keepends=True)
         emptied = False
-        documented: list[ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef] = [
-            *self.nodes(ast.Module),
-            *self.nodes(ast.ClassDef),
-            *self.nodes(ast.FunctionDef),
-            *self.nodes(ast.AsyncFunctionDef),
-        ]
-        for node in documented:
-            if node.body:
-                first = node.body[0]
-                if (
-                    isinstance(first, ast.Expr)
-                    and isinstance(first.value, ast.Constant)
-                    and isinstance(first.value.value, str)
-                    and first.end_lineno
-                ):
-                    for index in range(first.lineno - 1, first.end_lineno):
-                        lines[index] = "\n"
-                    emptied = True
+        for body in _documented_bodies(self.tree):
+            first = body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+                and first.end_lineno
+            ):
+                for index in range(first.lineno - 1, first.end_lineno):
+                    lines[index] = "\n"
+                emptied = True
         return "".join(lines) if emptied else self.text
 
     @cached_property
@@ -103,6 +101,23 @@ class FileText:
         """Every string value of the code but bare string statements (docstrings, comments in quotes):
         literals, f-strings and `+` concatenations folded into one text, holes as HOLE."""
         return tuple(strings_in(self.tree, skip_statements=True)) if self.tree is not None else ()
+
+
+def _documented_bodies(tree: ast.Module) -> Iterator[list[ast.stmt]]:
+    """The bodies of the module and of every class and function, found through statements only (a walk of
+    every expression costs several times more)."""
+    yield tree.body
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield statement.body
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(statement, name, None)
+            if isinstance(block, list):
+                pending.extend(block)
+        for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+            pending.extend(part.body)
 
 
 def fold(node: ast.expr) -> str | None:
