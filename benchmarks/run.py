@@ -224,7 +224,8 @@ def main() -> int:
         f"Python {platform.python_version()}"
     )
     header = (
-        "| tool                         | tree                   | wall (s) | vs ruff | cpu (s) | cpu vs ruff | peak MB |\n"
+        "| tool                         | tree                   | wall (s) | vs ruff "
+        "| cpu (s) | cpu vs ruff | peak MB |\n"
         "|---|---|---|---|---|---|---|"
     )
     print(header)
