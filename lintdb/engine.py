@@ -124,7 +124,7 @@ def _run_rules(
     for report in reports:
         try:
             start, end = offsets(report.span)
-            fix = build_fix(report.fix, module, offsets, shift) if report.fix else None
+            fix = build_fix(report.fix, module, offsets, shift, code) if report.fix else None
         except Exception as error:
             crashes[report.code] = _crash(report.code, error)
             continue

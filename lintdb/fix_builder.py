@@ -23,9 +23,12 @@ class _Replacer(cst.CSTTransformer):
         return updated_node if found is None else found.new
 
 
-def build_fix(spec: FixSpec, module: cst.Module, offsets: Callable[[Span], tuple[int, int]], shift: int = 0) -> Fix:
+def build_fix(
+    spec: FixSpec, module: cst.Module, offsets: Callable[[Span], tuple[int, int]], shift: int, code: str
+) -> Fix:
     """The text edits of a rule's fix: text edits as given, node replacements by rendering and diffing
-    (``shift``: where the module's code starts in the file, when LibCST dropped a leading part)."""
+    (``shift``: where the module's code starts in the file, when LibCST dropped a leading part; ``code``:
+    the module rendered, `module.code`, which costs a walk of the whole tree)."""
     edits = []
     for change in spec.changes:
         if isinstance(change, TextEdit):
@@ -35,6 +38,6 @@ def build_fix(spec: FixSpec, module: cst.Module, offsets: Callable[[Span], tuple
     if replacements:
         edits.extend(
             Edit(e.start + shift, e.end + shift, e.content)
-            for e in diff_edits(module.code, module.visit(_Replacer(replacements)).code)
+            for e in diff_edits(code, module.visit(_Replacer(replacements)).code)
         )
     return Fix(tuple(sorted(edits, key=lambda e: (e.start, e.end))), spec.applicability, spec.title)

@@ -22,11 +22,23 @@ def diff_edits(old: str, new: str) -> list[Edit]:
     starts = [0]
     for line in old_lines:
         starts.append(starts[-1] + len(line))
+    # The lines both share at the start and at the end are left out of the diff: SequenceMatcher is
+    # quadratic on long runs of alike lines, and a fix changes a few lines of a large file.
+    same = min(len(old_lines), len(new_lines))
+    head = 0
+    while head < same and old_lines[head] == new_lines[head]:
+        head += 1
+    tail = 0
+    while tail < same - head and old_lines[-1 - tail] == new_lines[-1 - tail]:
+        tail += 1
     edits: list[Edit] = []
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, old_lines[head : len(old_lines) - tail], new_lines[head : len(new_lines) - tail], autojunk=False
+    )
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
+        i1, i2, j1, j2 = i1 + head, i2 + head, j1 + head, j2 + head
         start, end = starts[i1], starts[i2]
         before, content = old[start:end], "".join(new_lines[j1:j2])
         prefix = 0
