@@ -3,9 +3,13 @@
     python benchmarks/run.py [--runs 5] [--sizes 1000,10000,100000] [--fraction 0.01]
 
 Tree (a) is a copy of the installed SQLAlchemy, Alembic and asyncpg sources; tree (b) is generated, N files
-of ordinary code of which ``fraction`` contain each pitfall. Prints medians of wall time, the ratio to
+of ordinary code of which ``fraction`` contain each pitfall; tree (c) is the SQLAlchemy and Alembic source
+distributions with their test suites (fetched once with `pip download` into ``--sdist-cache``; skipped with a
+message when the package index cannot be reached). Prints medians of wall time, the ratio to
 `ruff check --select E,F` on the same tree, CPU/wall (how many cores were busy) and the largest process's
-peak memory. Fixit is slow, so it runs once, on Alembic alone (with lintdb and ruff on the same subtree).
+peak memory; then `lintdb --version`, one 100 kB file with findings end to end, and the goals of issue 11
+with the measured ratios. Fixit is slow, so it runs once, on Alembic alone (with lintdb and ruff on the same
+subtree).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -107,12 +112,100 @@ def generate(root: Path, count: int, fraction: float, seed: int = 7) -> None:
         (folder / f"mod{i}.py").write_text(text)
 
 
+def source_distributions(cache: Path, into: Path) -> Path | None:
+    """SQLAlchemy's and Alembic's source distributions (tests included), unpacked; None when unavailable."""
+    cache.mkdir(parents=True, exist_ok=True)
+    if len(list(cache.glob("*.tar.gz"))) < 2:
+        fetched = subprocess.run(
+            [
+                PY,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-d",
+                str(cache),
+                "sqlalchemy",
+                "alembic",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if fetched.returncode != 0 or len(list(cache.glob("*.tar.gz"))) < 2:
+            print(f"\ntree (c) skipped: `pip download` of the source distributions failed: {fetched.stderr[-300:]}")
+            return None
+    into.mkdir(parents=True)
+    for archive in sorted(cache.glob("*.tar.gz")):
+        with tarfile.open(archive) as tar:
+            tar.extractall(into, filter="data")
+    return into
+
+
+def big_file(path: Path, size: int = 100_000) -> Path:
+    """One file of about ``size`` bytes: ordinary code with every rule's first bad example at the end."""
+    snippets = "\n\n".join(rule.INVALID[0].source() for rule in RULES if rule.INVALID and rule.CODE != "LDB900")
+    body, i = [], 0
+    while sum(map(len, body)) + len(snippets) < size:
+        body.append(ORDINARY.format(i=i).replace('"""Module', "# Module").replace('."""', "."))
+        i += 1
+    path.write_text("".join(body) + "\n\n" + snippets)
+    return path
+
+
 def row(name: str, tree: str, sample: Sample, ruff: Sample | None) -> str:
+    """A table row; the CPU columns stay meaningful when other work shares the cores."""
     ratio = f"{sample.wall / ruff.wall:7.2f}x" if ruff else "      -"
+    cpu_ratio = f"{sample.cpu / ruff.cpu:10.2f}x" if ruff else "          -"
     return (
         f"| {name:<28} | {tree:<22} | {sample.wall:8.2f} | {ratio} "
-        f"| {sample.cpu / sample.wall:8.2f} | {sample.peak_mb:8.0f} |"
+        f"| {sample.cpu:7.2f} | {cpu_ratio} | {sample.peak_mb:7.0f} |"
     )
+
+
+def goals(results: dict[tuple[str, str], Sample], version: Sample, single: Sample) -> None:
+    """The goals of issue 11 and what was measured against each."""
+    print("\n| goal | measured (wall) | measured (cpu) | met |\n|---|---|---|---|")
+
+    def line(goal: str, value: float, limit: float, unit: str = "x", cpu: float | None = None) -> None:
+        on_cpu = "-" if cpu is None else f"{cpu:.2f}{unit}"
+        print(f"| {goal} | {value:.2f}{unit} | {on_cpu} | {'yes' if min(value, cpu or value) < limit else 'no'} |")
+
+    for (name, label), sample in results.items():
+        ruff = results.get(("ruff check --select E,F", label))
+        if ruff is None:
+            continue
+        if name == "lintdb check (cold)":
+            line(f"cold within 1.5x of ruff, {label}", sample.wall / ruff.wall, 1.5, cpu=sample.cpu / ruff.cpu)
+        elif name == "lintdb check (warm cache)":
+            line(f"warm below ruff cold, {label}", sample.wall / ruff.wall, 1.0, cpu=sample.cpu / ruff.cpu)
+        elif name == "flake8 + lintdb plugin" and ("flake8", label) in results:
+            alone = results["flake8", label]
+            line(
+                f"flake8 + plugin within 1.1x of flake8, {label}",
+                sample.wall / alone.wall,
+                1.1,
+                cpu=sample.cpu / alone.cpu,
+            )
+    line("`lintdb --version` under 0.1 s", version.wall, 0.1, " s", cpu=version.cpu)
+    line("one 100 kB file with findings under 0.5 s", single.wall, 0.5, " s", cpu=single.cpu)
+    sizes = sorted(
+        (int(label.split()[1]), sample)
+        for (name, label), sample in results.items()
+        if name == "lintdb check (cold)" and label.startswith("(b)")
+    )
+    if len(sizes) > 1:
+        (n0, s0), (n1, s1) = sizes[0], sizes[-1]
+        line(
+            f"linear: time per file at {n1} / at {n0} files",
+            (s1.wall / n1) / (s0.wall / n0),
+            1.2,
+            cpu=(s1.cpu / n1) / (s0.cpu / n0),
+        )
+    peak = max(s.peak_mb for (name, _), s in results.items() if name.startswith("lintdb"))
+    line("peak memory under 300 MB (largest tree)", peak, 300, " MB")
 
 
 def main() -> int:
@@ -121,6 +214,9 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--fraction", type=float, default=0.01)
     parser.add_argument("--skip-fixit", action="store_true")
+    parser.add_argument("--skip-sdist", action="store_true", help="leave out tree (c)")
+    parser.add_argument("--flake8-only-on-a", action="store_true", help="time flake8 on tree (a) alone")
+    parser.add_argument("--sdist-cache", type=Path, default=Path.home() / ".cache" / "lintdb-bench")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="lintdb-bench-"))
     print(
@@ -128,18 +224,22 @@ def main() -> int:
         f"Python {platform.python_version()}"
     )
     header = (
-        "| tool                         | tree                   | wall (s) | vs ruff | cpu/wall | peak MB |\n"
-        "|---|---|---|---|---|---|"
+        "| tool                         | tree                   | wall (s) | vs ruff "
+        "| cpu (s) | cpu vs ruff | peak MB |\n"
+        "|---|---|---|---|---|---|---|"
     )
     print(header)
+    results: dict[tuple[str, str], Sample] = {}
     try:
         real = work / "real"
         for name in ("sqlalchemy", "alembic", "asyncpg"):
             spec = importlib.util.find_spec(name)
             assert spec and spec.origin, f"{name} is not installed (pip install -e '.[test]')"
             shutil.copytree(Path(spec.origin).parent, real / name, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
-        lines = sum(len(p.read_text(encoding="utf-8", errors="replace").splitlines()) for p in real.rglob("*.py"))
-        trees = [(f"(a) SA+Alembic+asyncpg {lines // 1000}k lines", real)]
+        trees = [("(a) SA+Alembic+asyncpg", real)]
+        sdist = None if args.skip_sdist else source_distributions(args.sdist_cache, work / "sdist")
+        if sdist is not None:
+            trees.append(("(c) SA+Alembic sdists", sdist))
         for size in (int(s) for s in args.sizes.split(",") if s):
             generated = work / f"gen{size}"
             generate(generated, size, args.fraction)
@@ -147,19 +247,20 @@ def main() -> int:
         for label, tree in trees:
             ruff = None
             for name, (command, prepare) in tools(tree, work / f"cache-{tree.name}").items():
-                if name.startswith("flake8") and not label.startswith("(a)") and "100000" in label:
+                if name.startswith("flake8") and ("100000" in label or (args.flake8_only_on_a and "(a)" not in label)):
                     continue
                 sample = median(command, work, args.runs if "100000" not in label else max(1, args.runs // 3), prepare)
+                results[name, label] = sample
                 ruff = ruff or sample
-                print(
-                    row(
-                        name,
-                        label.split(" ", 1)[0] + " " + label.split(" ", 1)[1][:18],
-                        sample,
-                        ruff if name != "ruff check --select E,F" else None,
-                    ),
-                    flush=True,
-                )
+                print(row(name, label, sample, ruff if name != "ruff check --select E,F" else None), flush=True)
+        version = median([PY, "-m", "lintdb", "--version"], work, max(args.runs, 3))
+        one = big_file(work / "one_file.py")
+        single = median(
+            [PY, "-m", "lintdb", "check", "--no-cache", "--exit-zero", "--silent", str(one)], work, args.runs
+        )
+        print(row("lintdb --version", "-", version, None))
+        print(row("lintdb check, one file", f"{one.stat().st_size // 1000} kB, with findings", single, None))
+        goals(results, version, single)
         fixit_command = shutil.which("fixit", path=f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         if not args.skip_fixit and fixit_command is None:
             print("\nFixit is not installed (pip install fixit): its row is skipped.")

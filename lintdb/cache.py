@@ -1,5 +1,6 @@
-"""A cache of files known to be clean, like ruff's: keyed on the file's mtime, size and mode, under a
-directory per lintdb version and resolved settings; only clean files are recorded; writes are atomic."""
+"""A cache of each file's diagnostics, like ruff's: keyed on the file's mtime, size and mode, under a
+directory per lintdb version and resolved settings; files with findings are kept with their diagnostics,
+so a warm run reads only the files it has something to show for; writes are atomic."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from lintdb import __version__
+from lintdb.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
 
 
 def file_key(path: Path) -> str | None:
@@ -21,31 +25,61 @@ def file_key(path: Path) -> str | None:
     return f"{stat.st_mtime_ns}:{stat.st_size}:{stat.st_mode}"
 
 
+def _encode(diagnostic: Diagnostic) -> dict[str, Any]:
+    return {**asdict(diagnostic), "filename": diagnostic.filename}
+
+
+def _decode(data: dict[str, Any]) -> Diagnostic:
+    fix = data["fix"]
+    return Diagnostic(
+        data["code"],
+        data["name"],
+        data["message"],
+        data["start"],
+        data["end"],
+        Location(**data["location"]),
+        Location(**data["end_location"]),
+        data["noqa_row"],
+        None
+        if fix is None
+        else Fix(tuple(Edit(**edit) for edit in fix["edits"]), Applicability(fix["applicability"]), fix["title"]),
+        data["url"],
+        data["filename"],
+    )
+
+
 class Cache:
-    """Clean files of one settings hash."""
+    """Files' diagnostics under one settings hash."""
 
     def __init__(self, cache_dir: Path, fingerprint: str) -> None:
         digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
         self.dir = cache_dir
         self.file = cache_dir / __version__ / f"{digest}.json"
         try:
-            self.clean: dict[str, str] = json.loads(self.file.read_text(encoding="utf-8"))
+            self.entries: dict[str, dict[str, Any]] = json.loads(self.file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            self.clean = {}
+            self.entries = {}
         self._changed = False
 
-    def is_clean(self, path: Path) -> bool:
-        """Whether the file is recorded clean with the same key."""
-        key = self.clean.get(str(path))
-        return key is not None and key == file_key(path)
+    def lookup(self, path: Path) -> list[Diagnostic] | None:
+        """The file's diagnostics when it is recorded with the same key, else None."""
+        entry = self.entries.get(str(path))
+        if entry is None or entry.get("key") != file_key(path):
+            return None
+        try:
+            return [_decode(d) for d in entry["diagnostics"]]
+        except (KeyError, TypeError, ValueError):
+            return None
 
-    def record(self, path: Path, clean: bool) -> None:
-        """Record the verdict of a file (only clean files are kept)."""
-        key = file_key(path) if clean else None
-        if key is None:
-            self._changed |= self.clean.pop(str(path), None) is not None
-        elif self.clean.get(str(path)) != key:
-            self.clean[str(path)] = key
+    def record(self, path: Path, diagnostics: list[Diagnostic] | None) -> None:
+        """Record the file's diagnostics, or forget it (None: its outcome is not reusable)."""
+        key = file_key(path) if diagnostics is not None else None
+        if key is None or diagnostics is None:
+            self._changed |= self.entries.pop(str(path), None) is not None
+            return
+        entry = {"key": key, "diagnostics": [_encode(d) for d in diagnostics]}
+        if self.entries.get(str(path)) != entry:
+            self.entries[str(path)] = entry
             self._changed = True
 
     def save(self) -> None:
@@ -60,7 +94,7 @@ class Cache:
                 (self.dir / ".gitignore").write_text("*\n", encoding="utf-8")
             handle, temp = tempfile.mkstemp(dir=self.file.parent, suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(self.clean, out)
+                json.dump(self.entries, out)
             os.replace(temp, self.file)
         except OSError:
             pass

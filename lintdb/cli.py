@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lintdb import __version__
+from lintdb.catalog import RULES_BY_CODE
 from lintdb.config import OUTPUT_FORMATS, ConfigError, ConfigResolver, Settings, config_options, validate
 from lintdb.diagnostics import Applicability
 from lintdb.discovery import discover
@@ -21,7 +22,6 @@ from lintdb.fileio import decode
 from lintdb.output import HUMAN_FORMATS, RENDERERS, Found, View, fixed_line, relative, statistics, summary
 from lintdb.progress import Progress
 from lintdb.ruff_bridge import RuffMissing, RuffResult, fix_with_ruff, report_with_ruff
-from lintdb.rules import RULES_BY_CODE
 from lintdb.runner import Mode, Outcome, check_paths, check_text
 from lintdb.source import SourceText
 from lintdb.watch import snapshot, stamp, wait_for_change
@@ -247,7 +247,7 @@ def _check_command(args: argparse.Namespace) -> int:
                 print("warning: No Python files found under the given path(s)", file=sys.stderr)
             progress = Progress(sys.stderr, settings.output_format in HUMAN_FORMATS and not (args.quiet or args.silent))
             try:
-                outcomes = check_paths(files, resolver, mode, not args.no_cache and not fix, progress)
+                outcomes = check_paths(files, resolver, mode, not args.no_cache, progress)
             finally:
                 progress.close()
         if args.with_ruff and ruff is None:

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from lintdb.catalog import RULES_BY_CODE
 from lintdb.docs import DEFAULT_DOCS_URL
 from lintdb.engine import FileSettings
-from lintdb.rule import RuleOptions
-from lintdb.rules import RULES_BY_CODE
+from lintdb.options import RuleOptions
 
 if sys.version_info >= (3, 11):
     import tomllib

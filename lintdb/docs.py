@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from lintdb.catalog import RuleInfo
     from lintdb.rule import LintRule
 
 # The one place that names where the repository lives (a placeholder until it is published).
@@ -33,7 +34,7 @@ def rule_url(code: str, name: str, base: str = DEFAULT_DOCS_URL) -> str:
     return (base if base.endswith("/") else base + "/") + page_name(code, name)
 
 
-def rule_text(rule: type[LintRule]) -> str:
+def rule_text(rule: RuleInfo | type[LintRule]) -> str:
     """A rule's documentation as `lintdb rule CODE` prints it and its page holds (ruff's layout)."""
     parts = [f"# {rule.NAME} ({rule.CODE})\n\n"]
     if rule.FIX_AVAILABILITY in _AVAILABILITY:

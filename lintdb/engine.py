@@ -1,5 +1,6 @@
-"""The one engine behind every front end: prefilter, one LibCST parse, one batched traversal of the
-triggered rules, suppressions, LDB900, and the fix loop."""
+"""The one engine behind every front end: the cheap stages (lintdb.triggers), one LibCST parse, one batched
+traversal of the candidate rules, suppressions, LDB900, and the fix loop. LibCST, pglast and the rules are
+imported on first need, so a run whose files all fail the cheap stages never loads them."""
 
 from __future__ import annotations
 
@@ -7,22 +8,24 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import libcst as cst
-from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
-
+from lintdb.catalog import RULES_BY_CODE
 from lintdb.diagnostics import Applicability, Diagnostic, Edit, Fix
-from lintdb.fixes import apply_fixes, build_fix
-from lintdb.model import SemanticModel
+from lintdb.fixes import apply_fixes
 from lintdb.noqa import Suppressions, parse_suppressions
-from lintdb.prefilter import without_docstrings
-from lintdb.rule import LintRule, Report, RuleOptions, Span
-from lintdb.rules import RULES_BY_CODE
+from lintdb.options import RuleOptions
+from lintdb.prefilter import MAX_PARSE_CHARS, FileText
 from lintdb.source import SourceText
+from lintdb.triggers import candidates
+
+if TYPE_CHECKING:  # LibCST and the rules are imported only for files that reach them
+    import libcst as cst
+
+    from lintdb.rule import LintRule, Report, Span
 
 UNUSED_NOQA = "LDB900"
 MAX_FIX_ITERATIONS = 100
-MAX_PARSE_CHARS = 2_000_000
 
 
 class SourceError(Exception):
@@ -44,7 +47,7 @@ class FileSettings:
 
     codes: frozenset[str]
     options: RuleOptions = field(default_factory=RuleOptions)
-    fixable: frozenset[str] = frozenset(RULES_BY_CODE)
+    fixable: frozenset[str] = field(default_factory=lambda: frozenset(RULES_BY_CODE))
     safe_overrides: frozenset[str] = frozenset()
     unsafe_overrides: frozenset[str] = frozenset()
     honour_noqa: bool = True
@@ -63,6 +66,8 @@ class FixResult:
 
 def parse(text: str) -> cst.Module:
     """Parse with LibCST, turning its errors into a one-line SourceError."""
+    import libcst as cst
+
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -75,9 +80,9 @@ def parse(text: str) -> cst.Module:
         raise SourceError(f"cannot parse: {error}") from None
 
 
-def _crash(rule: type[LintRule], error: BaseException) -> str:
+def _crash(code: str, error: BaseException) -> str:
     return (
-        f"internal error in {rule.CODE} ({rule.NAME}): {type(error).__name__}: {error}; "
+        f"internal error in {code} ({RULES_BY_CODE[code].NAME}): {type(error).__name__}: {error}; "
         "the other rules still ran (please report this)"
     )
 
@@ -87,6 +92,11 @@ def _run_rules(
 ) -> list[tuple[Report, int, int, Fix | None]]:
     """Run the rules in one batched traversal. If that raises, each rule runs alone to find the one at
     fault; a crashing rule is recorded in ``crashes`` and the others' findings are kept."""
+    from libcst.metadata import ByteSpanPositionProvider, MetadataWrapper
+
+    from lintdb.fix_builder import build_fix
+    from lintdb.model import SemanticModel
+
     if len(text) > MAX_PARSE_CHARS:
         raise SourceError(
             f"too large to parse ({len(text) / 1e6:.1f} million characters, "
@@ -105,7 +115,7 @@ def _run_rules(
             try:
                 wrapper.visit_batched([alone])
             except Exception as error:
-                crashes[rule.CODE] = _crash(rule, error)
+                crashes[rule.CODE] = _crash(rule.CODE, error)
                 continue
             visitors.append(alone)
     reports = [r for v in visitors for r in v.reports]
@@ -131,11 +141,11 @@ def _run_rules(
     for report in reports:
         try:
             start, end = offsets(report.span)
-            fix = build_fix(report.fix, module, offsets, shift) if report.fix else None
+            fix = build_fix(report.fix, module, offsets, shift, code) if report.fix else None
             if fix is not None and not fix.edits:  # ruff's fixes always carry edits; advice goes in the message
                 raise AssertionError(f"{report.code} emitted a fix with no edits")
         except Exception as error:
-            crashes[report.code] = _crash(RULES_BY_CODE[report.code], error)
+            crashes[report.code] = _crash(report.code, error)
             continue
         resolved.append((report, start, end, fix))
     return [r for r in resolved if r[0].code not in crashes]
@@ -226,30 +236,31 @@ def _crash_errors(crashes: dict[str, str], errors: list[str] | None) -> list[Dia
     return []
 
 
-def candidate_codes(text: str, codes: Collection[str], lowered: str | None = None) -> list[str]:
-    """The sorted codes among ``codes`` whose rules would parse ``text``: their text trigger fires, and still
-    fires with the docstrings left out (LDB900 is never among them: it judges `noqa` comments after the others).
-    ``lowered`` is the text in lower case, computed here when not given."""
-    lowered = text.lower() if lowered is None else lowered
-    rules = [RULES_BY_CODE[c] for c in sorted(codes) if c != UNUSED_NOQA]
-    triggered = [r for r in rules if r.triggered(text, lowered)]
-    if triggered:
-        code = without_docstrings(text)
-        code_lowered = lowered if code is text else code.lower()
-        triggered = [r for r in triggered if r.triggered(code, code_lowered)]
-    return [r.CODE for r in triggered]
+def candidate_codes(text: str, codes: Collection[str], options: RuleOptions | None = None) -> list[str]:
+    """The codes, of ``codes``, whose text triggers fire on ``text`` and whose candidate check passes: the
+    rules that can have a finding in it (the others cannot)."""
+    return candidates(FileText(text), codes, options)
+
+
+def _rule_classes(codes: list[str]) -> list[type[LintRule]]:
+    if not codes:
+        return []
+    from lintdb.rules import RULES_BY_CODE as RULE_CLASSES
+
+    return [RULE_CLASSES[code] for code in codes]
 
 
 def lint_source(text: str, settings: FileSettings, errors: list[str] | None = None) -> list[Diagnostic]:
     """Every unsuppressed diagnostic of one source text, sorted by position.
 
-    Rules whose trigger does not occur in the text (docstrings aside) are skipped, and a text no rule
-    triggers on is never parsed. Raises SourceError for text LibCST cannot parse. A rule that crashes is reported in
+    Only candidate rules run (see `candidate_codes`), and a text with none is never parsed by LibCST.
+    Raises SourceError for text LibCST cannot parse. A rule that crashes is reported in
     ``errors`` (raised as SourceError when ``errors`` is None) and the other rules' findings are kept.
     """
-    lowered = text.lower()
-    triggered = [RULES_BY_CODE[c] for c in candidate_codes(text, settings.codes, lowered)]
-    judge_noqa = UNUSED_NOQA in settings.codes and settings.honour_noqa and "LDB" in text and "noqa" in lowered
+    view = FileText(text)
+    codes = [c for c in sorted(settings.codes) if c != UNUSED_NOQA]
+    triggered = _rule_classes(candidates(view, codes, settings.options))
+    judge_noqa = UNUSED_NOQA in settings.codes and settings.honour_noqa and "LDB" in text and "noqa" in view.lowered
     if not triggered and not judge_noqa:
         return []
     source = SourceText(text)

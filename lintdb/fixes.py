@@ -1,30 +1,15 @@
-"""Turning a rule's fix into text edits, and applying edits to a source text."""
+"""Text edits: the minimal edits between two texts, and applying fixes and edits to a source text."""
 
 from __future__ import annotations
 
 import difflib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-
-import libcst as cst
+from collections.abc import Iterable, Sequence
 
 from lintdb.diagnostics import Edit, Fix
-from lintdb.rule import FixSpec, Replace, Span, TextEdit
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-
-
-class _Replacer(cst.CSTTransformer):
-    def __init__(self, replacements: dict[int, Replace]) -> None:
-        super().__init__()
-        self.replacements = replacements
-
-    def on_leave(  # type: ignore[override]
-        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
-    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
-        found = self.replacements.get(id(original_node))
-        return updated_node if found is None else found.new
 
 
 def _lines(text: str) -> list[str]:
@@ -37,11 +22,23 @@ def diff_edits(old: str, new: str) -> list[Edit]:
     starts = [0]
     for line in old_lines:
         starts.append(starts[-1] + len(line))
+    # The lines both share at the start and at the end are left out of the diff: SequenceMatcher is
+    # quadratic on long runs of alike lines, and a fix changes a few lines of a large file.
+    same = min(len(old_lines), len(new_lines))
+    head = 0
+    while head < same and old_lines[head] == new_lines[head]:
+        head += 1
+    tail = 0
+    while tail < same - head and old_lines[-1 - tail] == new_lines[-1 - tail]:
+        tail += 1
     edits: list[Edit] = []
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, old_lines[head : len(old_lines) - tail], new_lines[head : len(new_lines) - tail], autojunk=False
+    )
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
+        i1, i2, j1, j2 = i1 + head, i2 + head, j1 + head, j2 + head
         start, end = starts[i1], starts[i2]
         before, content = old[start:end], "".join(new_lines[j1:j2])
         prefix = 0
@@ -52,23 +49,6 @@ def diff_edits(old: str, new: str) -> list[Edit]:
             suffix += 1
         edits.append(Edit(start + prefix, end - suffix, content[prefix : len(content) - suffix]))
     return edits
-
-
-def build_fix(spec: FixSpec, module: cst.Module, offsets: Callable[[Span], tuple[int, int]], shift: int = 0) -> Fix:
-    """The text edits of a rule's fix: text edits as given, node replacements by rendering and diffing
-    (``shift``: where the module's code starts in the file, when LibCST dropped a leading part)."""
-    edits = []
-    for change in spec.changes:
-        if isinstance(change, TextEdit):
-            start, end = offsets(change.span)
-            edits.append(Edit(start, end, change.content))
-    replacements = {id(c.old): c for c in spec.changes if isinstance(c, Replace)}
-    if replacements:
-        edits.extend(
-            Edit(e.start + shift, e.end + shift, e.content)
-            for e in diff_edits(module.code, module.visit(_Replacer(replacements)).code)
-        )
-    return Fix(tuple(sorted(edits, key=lambda e: (e.start, e.end))), spec.applicability, spec.title)
 
 
 def _overlaps(a: Edit, b: Edit) -> bool:

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from lintdb import __version__
+from lintdb.catalog import RULES_BY_CODE
 from lintdb.config import ConfigError, ConfigResolver
 from lintdb.diagnostics import Applicability
 from lintdb.engine import FileSettings, SourceError, lint_source
-from lintdb.rule import RuleOptions
-from lintdb.rules import RULES_BY_CODE
+from lintdb.options import RuleOptions
 
 _CODES = frozenset(code for code in RULES_BY_CODE if code != "LDB900")
 

@@ -12,9 +12,9 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from lintdb import __version__, fix_display
+from lintdb.catalog import RULES_BY_CODE
 from lintdb.diagnostics import Applicability, Diagnostic, Location
 from lintdb.docs import DEFAULT_DOCS_URL, REPOSITORY_URL, rule_url
-from lintdb.rules import RULES_BY_CODE
 from lintdb.source import SourceText
 
 SNIPPET_CONTEXT = 2  # source lines shown above and below a finding, as ruff shows them

@@ -1,8 +1,7 @@
-"""The base class of every rule, the example types that double as tests, and rule options."""
+"""The base class of every rule and the example types that double as tests."""
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,19 +11,10 @@ import libcst as cst
 
 from lintdb.diagnostics import Applicability
 from lintdb.docs import rule_url
+from lintdb.options import RuleOptions
 
 if TYPE_CHECKING:
     from lintdb.model import SemanticModel
-
-
-@dataclass(frozen=True)
-class RuleOptions:
-    """Options from `[tool.lintdb]` that reach the rules (Fixit's rules never see theirs)."""
-
-    pgbouncer_hosts: tuple[str, ...] = ()
-    alembic_dialects: tuple[str, ...] = ()
-    alembic_env_fix: str = "commit"
-    async_session_expire_on_commit: bool = True
 
 
 @dataclass(frozen=True)
@@ -123,11 +113,6 @@ class LintRule(cst.BatchableCSTVisitor):
     FIX_TITLE: ClassVar[str | None] = None
     FIX_AVAILABILITY: ClassVar[str] = "None"
     DEFAULT_ENABLED: ClassVar[bool] = True
-    TRIGGER: ClassVar[re.Pattern[str]]
-    REQUIRES: ClassVar[tuple[re.Pattern[str], ...]] = ()
-    # Lower-case words one of which any triggering text contains: a plain substring test that spares
-    # the regular expressions most files (they are slow on large texts).
-    GATE: ClassVar[tuple[str, ...]] = ()
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
@@ -167,14 +152,6 @@ class LintRule(cst.BatchableCSTVisitor):
     def assigned_value(self, name: cst.Name) -> cst.BaseExpression | None:
         """The value ``name`` holds where it is used (one assignment in the function or module), else None."""
         return self.model.value_of(name)
-
-    @classmethod
-    def triggered(cls, text: str, lowered: str | None = None) -> bool:
-        """The cheap text test: could this file hold a finding? (No match means no parse.) ``lowered``
-        is the text in lower case, for the GATE test; computed here when not given."""
-        if cls.GATE and not any(word in (text.lower() if lowered is None else lowered) for word in cls.GATE):
-            return False
-        return cls.TRIGGER.search(text) is not None and all(r.search(text) for r in cls.REQUIRES)
 
     @classmethod
     def url(cls) -> str:

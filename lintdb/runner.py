@@ -110,6 +110,32 @@ def _counted(
         yield outcome
 
 
+def _reusable(diagnostics: list[Diagnostic], mode: Mode) -> bool:
+    """Whether a file's cached diagnostics are its outcome in this mode: fixing would change nothing."""
+    if mode.add_noqa:
+        return not diagnostics
+    return mode.fix is None or not any(
+        d.fix is not None and d.fix.applicability >= mode.fix and d.fix.edits for d in diagnostics
+    )
+
+
+def _cached_outcome(path: Path, diagnostics: list[Diagnostic]) -> Outcome | None:
+    """The outcome of a cached file; a file with findings is read (the output shows its lines)."""
+    if not diagnostics:
+        return Outcome(path)
+    try:
+        text = read_source(path).text
+    except (OSError, SourceError):
+        return None
+    return Outcome(path, diagnostics, text, text)
+
+
+def pool_size(jobs: int) -> int:
+    """Worker processes for ``jobs`` files: one per POOL_THRESHOLD files, at most one per core (a pool's
+    start costs about what checking that many files in-process does)."""
+    return min(os.cpu_count() or 1, max(1, jobs // POOL_THRESHOLD))
+
+
 def check_paths(
     files: list[Path],
     resolver: ConfigResolver,
@@ -117,7 +143,7 @@ def check_paths(
     use_cache: bool,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Outcome]:
-    """Check files, skipping those the cache knows are clean; a process pool only for long lists.
+    """Check files, reusing the cached outcome of those unchanged since; a process pool for long lists.
     ``progress(done, total)`` is called as each file is done."""
     caches: dict[Settings, Cache] = {}
     jobs: list[tuple[Path, FileSettings, Mode]] = []
@@ -125,16 +151,18 @@ def check_paths(
     outcomes: list[Outcome] = []
     for file in files:
         settings = resolver.for_directory(file.parent)
-        if use_cache and not mode.add_noqa:
+        if use_cache:
             cache = caches.get(settings)
             if cache is None:
                 cache = caches[settings] = Cache(settings.cache_dir, settings.fingerprint())
-            if cache.is_clean(file):
-                outcomes.append(Outcome(file))
+            cached = cache.lookup(file)
+            outcome = _cached_outcome(file, cached) if cached is not None and _reusable(cached, mode) else None
+            if outcome is not None:
+                outcomes.append(outcome)
                 continue
             owners[file] = cache
         jobs.append((file, settings.for_file(file), mode))
-    workers = min(os.cpu_count() or 1, max(1, len(jobs) // POOL_THRESHOLD))
+    workers = pool_size(len(jobs))
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(_counted(pool.map(check_file, jobs, chunksize=8), len(outcomes), len(files), progress))
@@ -143,9 +171,8 @@ def check_paths(
     for outcome in results:
         cache_of = owners.get(outcome.path)
         if cache_of is not None:
-            cache_of.record(
-                outcome.path, not outcome.errors and not outcome.diagnostics and outcome.text == outcome.original
-            )
+            reusable = not outcome.errors and outcome.text == outcome.original
+            cache_of.record(outcome.path, outcome.diagnostics if reusable else None)
     for cache in caches.values():
         cache.save()
     return sorted(outcomes + results, key=lambda o: str(o.path))

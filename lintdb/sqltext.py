@@ -18,18 +18,10 @@ from pglast import enums
 from pglast import parser as pg_parser
 
 from lintdb.rule import Span
+from lintdb.triggers import SQLALCHEMY_BIND
 
 HOLE = "lintdb_hole"
-# SQLAlchemy's own rule for bind parameters in text(): `:name` not touching another `:` or `\`
-# (so `:name::type` is not a bind, and PostgreSQL then rejects the `:`).
 SQLALCHEMY_TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
-SQLALCHEMY_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")
-# The words a SQL statement starts with: a text() that starts otherwise is a fragment (`text("id > 5")`).
-STATEMENT_KEYWORDS = (
-    "select|insert|update|delete|with|create|drop|alter|truncate|copy|values|merge|"
-    "grant|revoke|comment|lock|vacuum|analyze|explain|refresh|set|show"
-)
-STATEMENT_START = re.compile(rf"(?i)\s*(?:{STATEMENT_KEYWORDS})\b")
 _SIMPLE_ESCAPES = {"\\", "'", '"', "a", "b", "f", "n", "r", "t", "v"}
 _ESCAPE = re.compile(r"\\(?:\r\n|\n|N\{[^}]*\}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.S)
 

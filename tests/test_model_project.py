@@ -8,7 +8,7 @@ import libcst as cst
 
 from lintdb.model import SemanticModel
 from lintdb.model.project import _context, project_context
-from lintdb.rule import RuleOptions
+from lintdb.options import RuleOptions
 
 
 def _project(root: Path) -> Path:

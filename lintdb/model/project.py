@@ -17,7 +17,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from lintdb.rule import RuleOptions
+from lintdb.options import RuleOptions
 
 ROOT_MARKERS = ("pyproject.toml", "alembic.ini", "setup.cfg", "setup.py", ".git")
 POSTGRESQL_DRIVERS = ("asyncpg", "psycopg", "psycopg2", "pg8000")

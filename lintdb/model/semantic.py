@@ -17,7 +17,7 @@ from lintdb.model.sql import CallSql, SqlSite
 from lintdb.model.transactions import Transactions
 from lintdb.model.tree import Tree
 from lintdb.model.values import Values
-from lintdb.rule import RuleOptions
+from lintdb.options import RuleOptions
 from lintdb.sqltext import SqlString
 
 

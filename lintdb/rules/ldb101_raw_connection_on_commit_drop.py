@@ -6,7 +6,6 @@ import re
 
 import libcst as cst
 
-from lintdb.connections import ASYNCPG_IN_FILE
 from lintdb.cst_fixes import add_import, imported_name, wrap_in_transaction
 from lintdb.cst_helpers import (
     dotted,
@@ -175,10 +174,6 @@ class RawConnectionOnCommitDrop(LintRule):
     MESSAGE = "`ON COMMIT DROP` temp table on an asyncpg connection with no transaction is dropped at once"
     FIX_TITLE = "Run the statements in the session's transaction"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = ("commit",)
-    TRIGGER = re.compile(r"(?i)\bcommit\W{1,20}drop\b")
-    # `copy_records_to_table`: an asyncpg connection from a project factory, known by its use (shape 8).
-    REQUIRES = (re.compile(ASYNCPG_IN_FILE + "|get_raw_connection|copy_records_to_table"),)
 
     VALID = (
         Valid(borrowed_example(before='    await session.execute(text("SELECT 1"))\n')),

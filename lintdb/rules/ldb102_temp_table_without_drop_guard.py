@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import libcst as cst
@@ -110,9 +109,6 @@ class TempTableWithoutDropGuard(LintRule):
     )
     FIX_TITLE = "Insert `DROP TABLE IF EXISTS` before it"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = ("temp",)
-    TRIGGER = re.compile(r"(?i)\bcreate\s+(?:(?:local|global)\s+)?temp(?:orary)?\s+table\b")
-    REQUIRES = (re.compile(r"\.(?:execute|exec_driver_sql)\("),)
 
     VALID = (
         Valid(pool_example(_GUARD_POOL + _CREATE_POOL)),

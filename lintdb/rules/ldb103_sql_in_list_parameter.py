@@ -59,9 +59,6 @@ class SqlInListParameter(LintRule):
     MESSAGE = "`IN $n` cannot take a list parameter; use `= ANY($n)`"
     FIX_TITLE = "Replace with `= ANY($n)` / `<> ALL($n)`"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = ("$",)
-    TRIGGER = re.compile(r"\$\d")
-    REQUIRES = (re.compile(r"(?i)\bin\b[\s\"'+(]*\$\d"),)
 
     VALID = (
         Valid("""

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
-from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE
 from lintdb.cst_fixes import wrap_in_transaction
 from lintdb.cst_helpers import dotted, statements
 from lintdb.diagnostics import Applicability
@@ -111,9 +108,6 @@ class CursorOutsideTransaction(LintRule):
     MESSAGE = "asyncpg cursor outside a transaction raises `NoActiveSQLTransactionError`"
     FIX_TITLE = "Run the statements inside `async with con.transaction():`"
     FIX_AVAILABILITY = "Always"
-    GATE = ASYNCPG_GATE
-    TRIGGER = re.compile(r"\.cursor\(")
-    REQUIRES = (re.compile(ASYNCPG_IN_FILE),)
 
     VALID = (
         Valid(cursor_example(_LOOP_FIXED)),

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
-from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE
 from lintdb.cst_helpers import dotted, python_string, statements
 from lintdb.diagnostics import Applicability
 from lintdb.flow import walk
@@ -90,9 +87,6 @@ class RecordAttributeAccess(LintRule):
     MESSAGE = 'asyncpg Record has no attributes; use `row["column"]`'
     FIX_TITLE = "Subscript the record"
     FIX_AVAILABILITY = "Always"
-    GATE = ASYNCPG_GATE
-    TRIGGER = re.compile(r"\.fetch(?:row)?\(|\.cursor\(")
-    REQUIRES = (re.compile(ASYNCPG_IN_FILE),)
 
     VALID = (
         Valid(record_example('row["name"]')),

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
-from lintdb.connections import ASYNCPG_GATE, ASYNCPG_IN_FILE
 from lintdb.cst_helpers import dotted, statements, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.flow import calls_in, walk
@@ -127,9 +124,6 @@ class JsonCodecMismatch(LintRule):
     MESSAGE = "json values are decoded differently on this connection"
     FIX_TITLE = "Use the value as the connection returns it"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = ASYNCPG_GATE
-    TRIGGER = re.compile(r"json|\]\s*\[\s*[\"']|,\s*(?:\{|dict\()")
-    REQUIRES = (re.compile(ASYNCPG_IN_FILE),)
 
     VALID = (
         Valid(borrowed_example('row["doc"]')),

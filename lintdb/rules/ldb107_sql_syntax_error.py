@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 from pglast import parser as pg_parser
 
-from lintdb.connections import ASYNCPG_IN_FILE
 from lintdb.rule import Invalid, LintRule, Valid
-from lintdb.sqltext import HOLE, STATEMENT_KEYWORDS, STATEMENT_START, SqlString, SqlToken
+from lintdb.sqltext import HOLE, SqlString, SqlToken
+from lintdb.triggers import STATEMENT_START
 
 # Methods that take SQL only on asyncpg (DB-API cursors have no `fetch`, `fetchrow`, ...).
 ASYNCPG_ONLY_METHODS = frozenset({"fetch", "fetchrow", "fetchval", "fetchmany", "prepare", "cursor", "copy_from_query"})
 # Methods whose receiver must be traced to asyncpg (sqlite3 and DB-API cursors have them too).
 TRACED_METHODS = frozenset({"execute", "executemany"})
 TRACED_KINDS = frozenset({"asyncpg-connection", "borrowed-asyncpg", "asyncpg-pool"})
-# text() also builds SQL fragments (`text("id > 5")`, a server default): only texts starting with a
-# statement keyword are judged as statements.
-_KEYWORDS = STATEMENT_KEYWORDS
 
 
 class SqlSyntaxError(LintRule):
@@ -65,16 +60,6 @@ class SqlSyntaxError(LintRule):
     CODE = "LDB107"
     NAME = "sql-syntax-error"
     MESSAGE = "PostgreSQL rejects this SQL"
-    # A checked call with a SQL literal, or a module-level constant holding one.
-    GATE = ("fetch", "prepare", "cursor", "copy_from_query", "execute", "text(", *_KEYWORDS.split("|"))
-    TRIGGER = re.compile(
-        rf"(?:\.(?:fetch\w*|prepare|cursor|copy_from_query|execute\w*)|\btext)\(\s*[rRfFuU]{{0,2}}[\"']+\s*(?i:{_KEYWORDS})\s"
-        rf"|^\w+\s*(?::[^=\n]+)?=\s*\(?\s*[rRfFuU]{{0,2}}[\"']+\s*(?i:{_KEYWORDS})\s",
-        re.MULTILINE,
-    )
-    REQUIRES = (
-        re.compile(ASYNCPG_IN_FILE + r"|\.(?:fetch|fetchrow|fetchval|copy_from_query)\(|import[^\n]*\btext\b|\.text\("),
-    )
 
     VALID = (
         Valid("""

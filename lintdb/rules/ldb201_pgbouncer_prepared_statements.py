@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from lintdb.cst_helpers import call_arg
@@ -17,7 +15,7 @@ from lintdb.engine_args import (
     with_zero_settings,
 )
 from lintdb.model.handles import ASYNCPG_CONNECT, ASYNCPG_CREATE_POOL
-from lintdb.rule import FixSpec, Invalid, LintRule, Replace, RuleOptions, Valid
+from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 
 _ASYNCPG = """
 import asyncpg
@@ -105,18 +103,6 @@ class PgbouncerPreparedStatements(LintRule):
     MESSAGE = "asyncpg's statement cache behind PgBouncer in transaction mode makes prepared statements collide"
     FIX_TITLE = "Disable the statement cache"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = ("6432", "bouncer", "pooler")
-    TRIGGER = re.compile(r"6432|pgbouncer|pooler|bouncer", re.IGNORECASE)
-    REQUIRES = (re.compile(r"asyncpg"),)
-
-    @classmethod
-    def triggered(cls, text: str, lowered: str | None = None, options: RuleOptions | None = None) -> bool:
-        """The base trigger, or a host configured in `pgbouncer-hosts` in the text (with asyncpg)."""
-        if options is not None and options.pgbouncer_hosts:
-            low = text.lower() if lowered is None else lowered
-            if any(h.lower() in low for h in options.pgbouncer_hosts) and all(r.search(text) for r in cls.REQUIRES):
-                return True
-        return super().triggered(text, lowered)
 
     VALID = (
         Valid(asyncpg_example("DSN, statement_cache_size=0")),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from lintdb.diagnostics import Applicability
@@ -71,9 +69,6 @@ class StatementCacheHalfDisabled(LintRule):
     MESSAGE = "Only one of asyncpg's two statement caches is disabled"
     FIX_TITLE = "Disable the other cache too"
     FIX_AVAILABILITY = "Always"
-    GATE = ("statement_cache_size",)
-    TRIGGER = re.compile(r"statement_cache_size")
-    REQUIRES = (re.compile(r"asyncpg"),)
 
     VALID = (
         Valid(rows_example(f'"{STATEMENT}": 0, "{PREPARED}": 0')),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from lintdb.cst_fixes import add_import, drop_unused_imports, imported_name
@@ -83,9 +81,6 @@ class SyncEngineAsyncDriver(LintRule):
     MESSAGE = "A sync engine with an asyncio driver raises `MissingGreenlet` at its first connect"
     FIX_TITLE = "Use `create_async_engine`"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = ("+asyncpg", "+aiosqlite", "+asyncmy", "+aiomysql", "+psycopg_async")
-    TRIGGER = re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b")
-    REQUIRES = (re.compile(r"create_engine|engine_from_config"),)
 
     VALID = (
         Valid(engine_example("create_async_engine", imports="text", extra_import=ASYNC_IMPORT)),

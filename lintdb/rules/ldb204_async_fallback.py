@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from lintdb.cst_helpers import call_arg
@@ -75,8 +73,6 @@ class AsyncFallback(LintRule):
     CODE = "LDB204"
     NAME = "async-fallback"
     MESSAGE = "`async_fallback` is removed in SQLAlchemy 2.1 (`TypeError` at connect) and deprecated in 2.0"
-    GATE = ("async_fallback",)
-    TRIGGER = re.compile(OPTION)
 
     VALID = (
         Valid(fallback_example('"postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"')),

@@ -93,9 +93,6 @@ class AutocommitInApplicationCode(LintRule):
     CODE = "LDB205"
     NAME = "autocommit-in-application-code"
     MESSAGE = "AUTOCOMMIT in application code commits each statement on its own"
-    GATE = ("autocommit",)
-    TRIGGER = re.compile(r"[\"']AUTOCOMMIT[\"']", re.IGNORECASE)
-    REQUIRES = (re.compile(r"isolation_level"),)
 
     VALID = (
         Valid(transfer_example()),

@@ -80,9 +80,6 @@ class TextInWithoutExpanding(LintRule):
     MESSAGE = "`IN :name` in `text()` needs an expanding bind parameter; use `= ANY(:name)`"
     FIX_TITLE = "Replace with `= ANY(:name)`"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = ("text(",)
-    TRIGGER = re.compile(r"(?i)\bin\s*\(?\s*:\w+(?![\w:`])")  # not Sphinx roles such as `in :class:`
-    REQUIRES = (re.compile(r"\btext\("),)
 
     VALID = (
         Valid(query_example("= ANY(:ids)")),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from lintdb.async_sessions import Session, SessionFinder, Sessions
@@ -11,7 +9,8 @@ from lintdb.cst_helpers import dotted, unwrap_await
 from lintdb.diagnostics import Applicability
 from lintdb.flow import walk
 from lintdb.model import SemanticModel
-from lintdb.rule import FixSpec, Invalid, LintRule, Replace, RuleOptions, Valid
+from lintdb.options import RuleOptions
+from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 
 ERROR = "`MissingGreenlet: greenlet_spawn has not been called; can't call await_() here`"
 # session methods whose result is an ORM instance of the session
@@ -172,9 +171,6 @@ class AsyncSessionExpireOnCommit(LintRule):
     MESSAGE = f"{ERROR}: an attribute read after `commit()` expired the object"
     FIX_TITLE = "Refresh the object after the commit"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = ("commit(",)
-    TRIGGER = re.compile(r"\.commit\(")
-    REQUIRES = (re.compile(r"AsyncSession|async_sessionmaker"),)
 
     VALID = (
         Valid(create_example("engine, expire_on_commit=False")),

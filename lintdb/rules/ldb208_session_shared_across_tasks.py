@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -13,7 +12,8 @@ from lintdb.cst_helpers import dotted, statements
 from lintdb.flow import all_calls, calls_in, suites, walk
 from lintdb.model import SemanticModel
 from lintdb.model.handles import ASYNCPG_CONNECTIONS
-from lintdb.rule import Invalid, LintRule, RuleOptions, Valid
+from lintdb.options import RuleOptions
+from lintdb.rule import Invalid, LintRule, Valid
 
 GATHER = frozenset({"asyncio.gather", "asyncio.tasks.gather"})
 CREATE_TASK = frozenset({"asyncio.create_task", "asyncio.tasks.create_task", "asyncio.ensure_future"})
@@ -181,9 +181,6 @@ class SessionSharedAcrossTasks(LintRule):
     CODE = "LDB208"
     NAME = "session-shared-across-tasks"
     MESSAGE = f"{SESSION_ERROR}: one session used by tasks that run at once"
-    GATE = ("gather(", "create_task(", "ensure_future(")
-    TRIGGER = re.compile(r"\b(?:gather|create_task|ensure_future)\(")
-    REQUIRES = (re.compile(r"asyncpg|AsyncSession|async_sessionmaker"),)
 
     VALID = (
         Valid(session_example(_PER_TASK, factory=True)),

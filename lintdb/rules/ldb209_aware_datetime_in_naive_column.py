@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from lintdb.cst_fixes import add_import, imported_name
@@ -171,9 +169,6 @@ class AwareDatetimeInNaiveColumn(LintRule):
     MESSAGE = f"{ERROR}: an aware default in a naive `DateTime` column"
     FIX_TITLE = "Use `DateTime(timezone=True)`"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = ("datetime",)
-    TRIGGER = re.compile(r"\bnow\(|\bnow\b\s*,")
-    REQUIRES = (re.compile(r"\b(?:DateTime|TIMESTAMP|Mapped)\b"),)
 
     VALID = (
         Valid(models_example("DateTime(timezone=True), default=lambda: datetime.now(timezone.utc)")),

@@ -9,7 +9,8 @@ import libcst as cst
 from lintdb.cst_helpers import call_arg, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.model import SemanticModel
-from lintdb.rule import FixSpec, Invalid, LintRule, RuleOptions, Span, TextEdit, Valid
+from lintdb.options import RuleOptions
+from lintdb.rule import FixSpec, Invalid, LintRule, Span, TextEdit, Valid
 from lintdb.sqltext import HOLE, SqlString, sql_string
 
 SSLMODE = "sslmode"
@@ -127,9 +128,6 @@ class SslmodeInAsyncpgUrl(LintRule):
     MESSAGE = f"{ERROR} at the first connect: asyncpg's keyword is `ssl`"
     FIX_TITLE = "Rename `sslmode` to `ssl`"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = (SSLMODE,)
-    TRIGGER = re.compile(SSLMODE)
-    REQUIRES = (re.compile(r"asyncpg"),)
 
     VALID = (
         Valid(ssl_example("?ssl=prefer")),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -228,9 +227,6 @@ class MigrationsNeverCommitted(LintRule):
     MESSAGE = "Statement before `context.configure()` makes Alembic skip its commit"
     FIX_TITLE = "Commit after the statement"
     FIX_AVAILABILITY = "Always"
-    GATE = ("context.configure",)
-    TRIGGER = re.compile(r"context\.configure\b")
-    REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
 
     VALID = (
         Valid(async_env()),

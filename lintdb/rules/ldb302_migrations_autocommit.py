@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from lintdb.cst_helpers import dotted, unwrap_await
@@ -69,9 +67,6 @@ class MigrationsAutocommit(LintRule):
     FIX_TITLE = "Remove AUTOCOMMIT (commit after early statements instead)"
     FIX_AVAILABILITY = "Always"
     DEFAULT_ENABLED = False
-    GATE = ("autocommit",)
-    TRIGGER = re.compile(r"[\"']AUTOCOMMIT[\"']", re.IGNORECASE)
-    REQUIRES = (re.compile(r"context\.configure\b"),)
 
     VALID = (
         Valid(async_env(before_run_sync=_SELECT + _COMMIT)),

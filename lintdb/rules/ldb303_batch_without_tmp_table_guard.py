@@ -88,9 +88,6 @@ class BatchWithoutTmpTableGuard(LintRule):
     MESSAGE = "`batch_alter_table` can leave `_alembic_tmp_<table>` behind"
     FIX_TITLE = "Drop `_alembic_tmp_<table>` before the batch"
     FIX_AVAILABILITY = "Always"
-    GATE = ("batch_alter_table",)
-    TRIGGER = re.compile(r"batch_alter_table")
-    REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
 
     VALID = (
         Valid("""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from lintdb.cst_helpers import call_arg, dotted
@@ -91,9 +89,6 @@ class SqliteTransactionalDdlWithoutBegin(LintRule):
         "`transactional_ddl=True` on SQLite without the BEGIN recipe: "
         "DDL commits at once, a failed migration leaves tables without their rows or version"
     )
-    GATE = ("transactional_ddl",)
-    TRIGGER = re.compile(r"transactional_ddl")
-    REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
 
     VALID = (
         Valid(env_example(RECIPE)),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -140,9 +139,6 @@ class EnumTypeNotDropped(LintRule):
     MESSAGE = "`DuplicateObject`: the downgrade keeps the enum type, so the next upgrade cannot create it"
     FIX_TITLE = "Drop the enum type in `downgrade()`"
     FIX_AVAILABILITY = "Always"
-    GATE = ("enum",)
-    TRIGGER = re.compile(r"(?i)\benum\b")
-    REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"), re.compile(r"\bdef\s+downgrade\b"))
 
     VALID = (
         Valid(ticket_migration(after_drop='    sa.Enum(name="ticket_status").drop(op.get_bind(), checkfirst=True)\n')),

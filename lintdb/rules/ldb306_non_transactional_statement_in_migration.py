@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 import pglast
 from pglast import enums
@@ -126,9 +124,6 @@ class NonTransactionalStatementInMigration(LintRule):
     MESSAGE = "`ActiveSqlTransaction`: this statement cannot run inside the migration's transaction block"
     FIX_TITLE = "Run it in `with op.get_context().autocommit_block():`"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = ("concurrently", "vacuum", "database", "add value", "commit")
-    TRIGGER = re.compile(r"(?i)concurrently|vacuum|database|add\s+value|commit")
-    REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
 
     VALID = (
         Valid(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from lintdb.alembic_ops import COLUMN, batch_method, batch_table, is_op, name_text, resolved
@@ -82,9 +80,6 @@ class AddNotNullColumnWithoutDefault(LintRule):
     CODE = "LDB307"
     NAME = "add-not-null-column-without-default"
     MESSAGE = "`NotNullViolation`: a NOT NULL column without a server default cannot be added to a table with rows"
-    GATE = ("add_column",)
-    TRIGGER = re.compile(r"add_column")
-    REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"), re.compile(r"nullable\s*=\s*False"))
 
     VALID = (
         Valid(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from lintdb.cst_fixes import mentions
@@ -119,9 +117,6 @@ class AlembicCommandInEventLoop(LintRule):
     )
     FIX_TITLE = "Run the command in a thread with `await asyncio.to_thread(...)`"
     FIX_AVAILABILITY = "Sometimes"
-    GATE = ("alembic",)
-    TRIGGER = re.compile(r"\basync\s+def\b")
-    REQUIRES = (re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b"),)
 
     VALID = (
         Valid(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from lintdb.diagnostics import Applicability
 from lintdb.rule import Invalid, LintRule, Valid
 
@@ -41,12 +39,6 @@ class UnusedNoqa(LintRule):
     MESSAGE = "Unused `noqa` directive"
     FIX_TITLE = "Remove unused `noqa` directive"
     FIX_AVAILABILITY = "Always"
-    TRIGGER = re.compile(r"(?!)")  # never: the engine judges `noqa` comments after the other rules
-
-    @classmethod
-    def triggered(cls, text: str, lowered: str | None = None) -> bool:
-        """Never parsed for itself (its TRIGGER would scan the whole text to find nothing)."""
-        return False
 
     VALID = (
         Valid("""

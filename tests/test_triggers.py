@@ -1,0 +1,148 @@
+"""The cheap stages (lintdb.triggers) against the rules they guard: one entry per rule, every bad example
+gets through, the candidate checks on Python's `ast` never reject a file a rule has a finding in (on the
+examples, the fuzz corpus and the installed SQLAlchemy, Alembic and asyncpg sources), and the commands that
+need no rule never import LibCST or pglast."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import alembic
+import asyncpg
+import hypothesmith
+import pytest
+import sqlalchemy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lintdb.catalog import RULES_BY_CODE as CATALOG
+from lintdb.config import build_settings
+from lintdb.engine import SourceError, _run_rules, candidate_codes
+from lintdb.options import RuleOptions
+from lintdb.prefilter import FileText
+from lintdb.rule import Invalid, LintRule, Valid
+from lintdb.rules import RULES, RULES_BY_CODE
+from lintdb.triggers import TRIGGERS, candidates, text_codes
+from tests.test_fuzz import FUZZ, SNIPPETS
+
+CODES = [code for code in RULES_BY_CODE if code != "LDB900"]
+PACKAGES = [Path(m.__file__).parent for m in (sqlalchemy, alembic, asyncpg) if m.__file__]
+
+
+DEFAULT_OPTIONS = RuleOptions()
+
+
+def _rejected_findings(text: str, options: RuleOptions = DEFAULT_OPTIONS) -> list[tuple[str, str]]:
+    """Findings of the rules whose text stages fire but whose candidate check rejects the text, computed
+    by running those rules anyway (the candidate stage bypassed)."""
+    view = FileText(text)
+    kept = set(candidates(view, CODES))
+    rejected = [code for code in text_codes(view, CODES) if code not in kept]
+    if not rejected:
+        return []
+    crashes: dict[str, str] = {}
+    try:
+        found = _run_rules(text, [RULES_BY_CODE[c] for c in rejected], options, crashes)
+    except SourceError:
+        return []
+    return [(report.code, report.message) for report, _, _, _ in found]
+
+
+def test_every_rule_has_exactly_one_trigger_and_one_catalog_entry() -> None:
+    assert sorted(TRIGGERS) == sorted(RULES_BY_CODE) == list(CATALOG)
+    assert len(RULES) == len(RULES_BY_CODE)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.CODE)
+def test_catalog_reads_what_the_rule_class_says(rule: type[LintRule]) -> None:
+    info = CATALOG[rule.CODE]
+    assert (info.NAME, info.MESSAGE, info.FIX_TITLE, info.FIX_AVAILABILITY, info.DEFAULT_ENABLED) == (
+        rule.NAME,
+        rule.MESSAGE,
+        rule.FIX_TITLE,
+        rule.FIX_AVAILABILITY,
+        rule.DEFAULT_ENABLED,
+    )
+    assert (info.documentation(), info.url(), info.module, info.class_name) == (
+        rule.documentation(),
+        rule.url(),
+        rule.__module__,
+        rule.__name__,
+    )
+
+
+def _examples(kind: str) -> list[object]:
+    return [
+        pytest.param(rule, case, id=f"{rule.CODE}-{kind}-{i}")
+        for rule in RULES
+        for i, case in enumerate(getattr(rule, kind))
+        if rule.CODE != "LDB900"
+    ]
+
+
+@pytest.mark.parametrize(("rule", "case"), _examples("INVALID"))
+def test_trigger_and_candidate_check_pass_every_bad_example(rule: type[LintRule], case: Invalid) -> None:
+    assert candidate_codes(case.source(), [rule.CODE]) == [rule.CODE]
+
+
+@pytest.mark.parametrize(("rule", "case"), _examples("INVALID") + _examples("VALID"))
+def test_candidate_checks_reject_no_example_with_a_finding(rule: type[LintRule], case: Invalid | Valid) -> None:
+    options = build_settings(dict(case.options), {"select": ["ALL"]}, Path.cwd(), None).for_file(Path("x.py")).options
+    assert _rejected_findings(case.source(), options) == []
+
+
+@FUZZ
+@given(hypothesmith.from_grammar(), st.sampled_from(SNIPPETS), st.integers(min_value=0, max_value=200))
+def test_candidate_checks_reject_no_fuzzed_file_with_a_finding(program: str, snippet: str, cut: int) -> None:
+    lines = program.splitlines(keepends=True)
+    at = cut % (len(lines) + 1)
+    text = "".join(lines[:at]) + ("\n" if lines[:at] and not lines[at - 1].endswith("\n") else "") + snippet
+    assert _rejected_findings(text + "".join(lines[at:])) == []
+
+
+def test_candidate_checks_reject_no_real_file_with_a_finding() -> None:
+    found = {
+        str(path): findings
+        for root in PACKAGES
+        for path in sorted(root.rglob("*.py"))
+        if (findings := _rejected_findings(path.read_text(encoding="utf-8", errors="replace")))
+    }
+    assert found == {}
+
+
+def test_candidate_checks_reject_real_files() -> None:
+    """The checks do work: some real files pass the text stages of LDB107 and LDB205 but not their checks."""
+    rejected = set()
+    for root in PACKAGES:
+        for path in root.rglob("*.py"):
+            view = FileText(path.read_text(encoding="utf-8", errors="replace"))
+            rejected |= set(text_codes(view, ["LDB107", "LDB205"])) - set(candidates(view, ["LDB107", "LDB205"]))
+    assert rejected == {"LDB107", "LDB205"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--version"], ["rule", "LDB107"], ["rule", "--all", "--output-format", "json"], ["check", "--no-cache", "."]],
+    ids=["version", "rule", "rule-all", "check-clean-files"],
+)
+def test_commands_that_need_no_rule_import_neither_libcst_nor_pglast(args: list[str], tmp_path: Path) -> None:
+    (tmp_path / "clean.py").write_text('import json\n\n\ndef f(x):\n    return json.dumps({"select": x})\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.lintdb]\nselect = ["ALL"]\n')
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "lintdb", *args], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+    assert "lintdb.cli" in imported
+    assert {m for m in imported if m.split(".")[0] in ("libcst", "pglast") or m.startswith("lintdb.rules")} == set()
+
+
+def test_invalid_configuration_imports_neither_libcst_nor_pglast(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.lintdb]\nselect = ["LDB999"]\n')
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "lintdb", "check", "."], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert run.returncode == 2 and "LDB999" in run.stderr
+    assert " libcst" not in run.stderr and " pglast" not in run.stderr
