@@ -8,6 +8,7 @@ from __future__ import annotations
 import libcst as cst
 
 from lintdb.cst_helpers import call_arg, dotted, string_value
+from lintdb.model.mutations import precedes, returned_at, set_items
 from lintdb.model.names import Names
 from lintdb.model.tree import Tree
 from lintdb.sqltext import MAX_DEPTH, SqlString, sql_string
@@ -55,7 +56,7 @@ class Values:
         if isinstance(binder, cst.Assign):
             if all(isinstance(t.target, cst.Name) for t in binder.targets):
                 return [binder.value]
-            return []
+            return self._unpacked(binder, name)
         if isinstance(binder, cst.AnnAssign) and binder.value is not None and isinstance(binder.target, cst.Name):
             return [binder.value]
         if isinstance(binder, cst.For) and isinstance(binder.target, cst.Name):
@@ -66,6 +67,28 @@ class Values:
                 isinstance(e, cst.StarredElement) for e in items.elements
             ):
                 return [e.value for e in items.elements]
+        return []
+
+    def _unpacked(self, binder: cst.Assign, name: str) -> list[cst.BaseExpression]:
+        """`a, b = x, y` and `a, b = helper(...)` for a module function whose every return is a tuple."""
+        target = binder.targets[0].target if len(binder.targets) == 1 else None
+        if not isinstance(target, (cst.Tuple, cst.List)):
+            return []
+        names = [e.value.value if isinstance(e.value, cst.Name) else None for e in target.elements]
+        if None in names or any(isinstance(e, cst.StarredElement) for e in target.elements) or name not in names:
+            return []
+        position, arity, value = names.index(name), len(names), binder.value
+        if isinstance(value, cst.Tuple) and len(value.elements) == arity:
+            element = value.elements[position]
+            return [] if isinstance(element, cst.StarredElement) else [element.value]
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            functions = self.names.bindings(value.func)
+            if (
+                len(functions) == 1
+                and isinstance(functions[0], cst.FunctionDef)
+                and self.tree.scope(functions[0]) is self.tree.root
+            ):
+                return returned_at(functions[0], position, arity)
         return []
 
     def _attribute(self, expr: cst.Attribute) -> list[cst.BaseExpression]:
@@ -148,7 +171,9 @@ class Values:
         when it is not such a dict or an item is not known."""
         if expr is None or depth > MAX_DEPTH:
             return None
-        if isinstance(expr, (cst.Name, cst.Attribute)):
+        if isinstance(expr, cst.Name):
+            return self._named_dict(expr, depth)
+        if isinstance(expr, cst.Attribute):
             return self.dict_of(self.value_of(expr), depth + 1)
         found: dict[str, cst.BaseExpression] = {}
         if isinstance(expr, cst.Dict):
@@ -179,6 +204,29 @@ class Values:
                     return None
             return found
         return None
+
+    def _named_dict(self, name: cst.Name, depth: int) -> dict[str, cst.BaseExpression] | None:
+        """The keys a dict name may hold where it is used: those of each value it may be bound to, then
+        the `name["key"] = value` assignments of its scope before the use (None when something else in
+        that scope may change its keys)."""
+        found: dict[str, cst.BaseExpression] = {}
+        values = self.values_of(name)
+        for value in values:
+            items = self.dict_of(value, depth + 1)
+            if items is None:
+                return None
+            found.update({key: item for key, item in items.items() if key not in found})
+        scope = self.names.binding_scope(name)
+        if not values or scope is None:
+            return None
+        assigned = set_items(scope.node, name.value)
+        if assigned.unknown:
+            return None
+        same_scope = self.tree.scope(name) is scope
+        for key, value, statement in assigned.items:
+            if not same_scope or precedes(self.tree, statement, name):
+                found[key] = value
+        return found
 
     def keyword(self, call: cst.Call, name: str) -> cst.BaseExpression | None:
         """A call's keyword argument ``name``: given directly, or in a `**OPTS` / `**dict(...)` it spreads."""
