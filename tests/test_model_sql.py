@@ -63,3 +63,37 @@ def test_project_wrapper_whose_argument_is_sql() -> None:
         "wrapper",
     )
     assert _site('run_sql(session, "not sql at all")') is None
+
+
+def test_sql_given_to_imported_wrappers_even_with_an_in_list_parameter() -> None:
+    model = model_of("""
+        from app.db import fetch_all, query
+        from sqlalchemy import text
+        import logging
+
+        fetch_all("SELECT id FROM t WHERE id IN $1", ids)
+        query("DELETE FROM t WHERE id IN :ids", ids=ids)
+        query("Select one of these")
+        logging.info("SELECT id FROM t WHERE id IN $1")
+        local("SELECT id FROM t WHERE id IN $1")
+        """)
+    styles = [
+        (site.style, site.sql.text) if (site := model.sql_site(call)) is not None else None
+        for call in (
+            find(model, code, cst.Call)
+            for code in (
+                'fetch_all("SELECT id FROM t WHERE id IN $1", ids)',
+                'query("DELETE FROM t WHERE id IN :ids", ids=ids)',
+                'query("Select one of these")',
+                'logging.info("SELECT id FROM t WHERE id IN $1")',
+                'local("SELECT id FROM t WHERE id IN $1")',
+            )
+        )
+    ]
+    assert styles == [
+        ("wrapper", "SELECT id FROM t WHERE id IN $1"),
+        ("wrapper", "DELETE FROM t WHERE id IN :ids"),
+        None,
+        None,
+        None,
+    ]

@@ -5,6 +5,7 @@ whose parameter reaches one of those."""
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 import libcst as cst
@@ -31,6 +32,7 @@ SQL_METHODS = frozenset(
 )
 ALEMBIC_EXECUTE = frozenset({"alembic.op.execute"})
 SQL_KEYWORDS = ("query", "statement", "sql", "sqltext", "text")
+_NOT_WRAPPERS = frozenset({"sqlalchemy", "alembic", *sys.stdlib_module_names})
 # `IN $1` (also `IN :ids`, once binds are `$1`): never valid SQL, but the string is SQL all the same.
 _IN_PARAMETER = re.compile(r"(?i)\bin\s*(\$\d+)")
 
@@ -119,7 +121,8 @@ class CallSql:
 
     def _imported(self, func: cst.BaseExpression) -> bool:
         """Whether a callee is a name imported into the module (`query` after `from ..db import query`,
-        `db.query` after `from . import db`), other than SQLAlchemy's and Alembic's own functions."""
+        `db.query` after `from . import db`), other than SQLAlchemy's, Alembic's and the standard
+        library's functions (`logging.info("SELECT ...")` logs)."""
         root = func
         while isinstance(root, cst.Attribute):
             root = root.value
@@ -128,7 +131,7 @@ class CallSql:
         binders = self.names.bindings(root)
         if not binders or not all(isinstance(b, cst.ImportAlias) for b in binders):
             return False
-        return not any(q.split(".")[0] in ("sqlalchemy", "alembic") for q in self.names.qualified_names(func))
+        return not any(q.split(".")[0] in _NOT_WRAPPERS for q in self.names.qualified_names(func))
 
     def sql_of_call(self, call: cst.Call) -> SqlString | None:
         """The SQL text a call runs or builds (see SqlSite)."""
