@@ -26,6 +26,36 @@ async def names(dsn):
 """
 
 
+_CALLER = """
+import asyncpg
+
+
+async def read(con: asyncpg.Connection):
+{helper}
+
+
+async def names(dsn):
+    con = await asyncpg.connect(dsn)
+    try:
+{caller}
+    finally:
+        await con.close()
+"""
+_CURSOR_NAMES = 'return [r["name"] async for r in con.cursor("SELECT name FROM t ORDER BY id")]'
+
+
+def caller_example(helper_opens: bool = False, caller_opens: bool = False) -> str:
+    """A helper reads names through a cursor on the connection its caller passes (shape 9: the caller
+    may be the one that opens the transaction)."""
+    helper = f"    {_CURSOR_NAMES}"
+    if helper_opens:
+        helper = f"    async with con.transaction():\n    {helper}"
+    caller = "        return await read(con)"
+    if caller_opens:
+        caller = f"        async with con.transaction():\n    {caller}"
+    return _CALLER.format(helper=helper, caller=caller)
+
+
 def cursor_example(body: str) -> str:
     """A function that reads table `t` through an asyncpg cursor (``body`` is indented eight spaces)."""
     return _PLAIN.format(body=body)
@@ -124,6 +154,7 @@ class CursorOutsideTransaction(LintRule):
                     result = await conn.stream(text("SELECT name FROM t"))
                     return [row.name async for row in result]
             """),
+        Valid(caller_example(caller_opens=True)),
         Valid("""
             def names(dbapi_connection):
                 cur = dbapi_connection.cursor()
@@ -151,6 +182,12 @@ class CursorOutsideTransaction(LintRule):
             applicability=Applicability.SAFE,
         ),
         Invalid(cursor_example(_AFTER_BLOCK), positions=[(10, 22)]),
+        Invalid(
+            caller_example(),
+            positions=[(5, 38)],
+            fixed=caller_example(helper_opens=True),
+            applicability=Applicability.SAFE,
+        ),
     )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
