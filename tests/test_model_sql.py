@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from lintdb.sqltext import temp_tables
 from tests.model_support import find, model_of
 
 SOURCE = """
@@ -97,3 +98,18 @@ def test_sql_given_to_imported_wrappers_even_with_an_in_list_parameter() -> None
         None,
         None,
     ]
+
+
+def test_a_hole_standing_for_a_whole_query_still_parses() -> None:
+    model = model_of("""
+        async def stage(con, query, name):
+            await con.execute(f"CREATE TEMP TABLE t ON COMMIT DROP AS {query}")
+            await con.execute(f"CREATE TEMP TABLE {name} AS {query}")
+            await con.execute(f"CREATE TEMP TABLE t AS {query} {query} {query} {query} {query}")
+        """)
+    created = [
+        [(t.name, t.on_commit_drop) for t in temp_tables(site.sql.text)] if (site := model.sql_site(call)) else None
+        for call in model.tree.calls
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "execute"
+    ]
+    assert created == [[("t", True)], [(None, False)], []]  # a name from a hole is not known
