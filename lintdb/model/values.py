@@ -96,15 +96,35 @@ class Values:
         for a class of this module, and `a.b.c` assigned once anywhere in the module."""
         owner = self._class_of(expr.value)
         if owner is not None:
-            assigned = self.tree.attribute_values.get(f"{owner.name.value}.{expr.attr.value}", [])
-            if len(assigned) == 1:
-                return assigned
-            if not assigned:
-                return self._class_default(owner, expr.attr.value)
+            for cls in self._lineage(owner):
+                assigned = self.tree.attribute_values.get(f"{cls.name.value}.{expr.attr.value}", [])
+                if assigned:
+                    return assigned if len(assigned) == 1 else []
+                default = self._class_default(cls, expr.attr.value)
+                if default:
+                    return default
             return []
         path = dotted(expr)
         assigned = self.tree.attribute_values.get(path, []) if path else []
         return assigned if len(assigned) == 1 else []
+
+    def _lineage(self, owner: cst.ClassDef) -> list[cst.ClassDef]:
+        """The class, then its base classes defined in this module (depth first, each once): `self.con`
+        in a test may be set by the base class's setup."""
+        found: list[cst.ClassDef] = []
+        stack = [owner]
+        while stack and len(found) <= MAX_DEPTH:
+            cls = stack.pop()
+            if any(cls is seen for seen in found):
+                continue
+            found.append(cls)
+            bases = []
+            for base in cls.bases:
+                binders = self.names.bindings(base.value) if isinstance(base.value, cst.Name) else []
+                if len(binders) == 1 and isinstance(binders[0], cst.ClassDef):
+                    bases.append(binders[0])
+            stack.extend(reversed(bases))
+        return found
 
     def _class_of(self, expr: cst.BaseExpression) -> cst.ClassDef | None:
         """The module's class an instance expression belongs to: `self` in a method, `Settings()`, or a

@@ -56,6 +56,38 @@ def caller_example(helper_opens: bool = False, caller_opens: bool = False) -> st
     return _CALLER.format(helper=helper, caller=caller)
 
 
+_INHERITED = """
+import asyncpg
+
+
+class Database:
+    async def open(self, dsn):
+        self.con = await asyncpg.connect(dsn)
+
+
+class Names(Database):
+    async def read(self):
+{read}
+
+
+async def names(dsn):
+    reader = Names()
+    await reader.open(dsn)
+    try:
+        return await reader.read()
+    finally:
+        await reader.con.close()
+"""
+
+
+def inherited_example(in_transaction: bool = False) -> str:
+    """A cursor on `self.con`, which the base class's `open()` sets (shape 12: a handle in an attribute)."""
+    read = '        return [r["name"] async for r in self.con.cursor("SELECT name FROM t ORDER BY id")]'
+    if in_transaction:
+        read = "        async with self.con.transaction():\n    " + read
+    return _INHERITED.format(read=read)
+
+
 def cursor_example(body: str) -> str:
     """A function that reads table `t` through an asyncpg cursor (``body`` is indented eight spaces)."""
     return _PLAIN.format(body=body)
@@ -155,6 +187,7 @@ class CursorOutsideTransaction(LintRule):
                     return [row.name async for row in result]
             """),
         Valid(caller_example(caller_opens=True)),
+        Valid(inherited_example(in_transaction=True)),
         Valid("""
             def names(dbapi_connection):
                 cur = dbapi_connection.cursor()
@@ -186,6 +219,12 @@ class CursorOutsideTransaction(LintRule):
             caller_example(),
             positions=[(5, 38)],
             fixed=caller_example(helper_opens=True),
+            applicability=Applicability.SAFE,
+        ),
+        Invalid(
+            inherited_example(),
+            positions=[(11, 42)],
+            fixed=inherited_example(in_transaction=True),
             applicability=Applicability.SAFE,
         ),
     )
