@@ -145,3 +145,20 @@ def test_dicts_completed_by_subscript_and_values_unpacked_from_a_helper() -> Non
     assert model.dict_of(find(model, "args", cst.Name, -1)) is None
     items = model.dict_of(find(model, "b", cst.Name, -1))
     assert items is not None and list(items) == ["echo"]
+
+
+def test_pydantic_field_defaults() -> None:
+    model = model_of("""
+        from pydantic import BaseModel, Field
+
+        class Settings(BaseModel):
+            url: str = Field(default="postgresql+asyncpg://db/app", alias="DATABASE_URL")
+            other: str = Field("sqlite+aiosqlite:///x")
+            computed: str = Field(default_factory=make)
+
+        settings = Settings()
+        use(settings.url, settings.other, settings.computed)
+        """)
+    assert model.text_of(find(model, "settings.url", cst.Attribute)) == "postgresql+asyncpg://db/app"
+    assert model.text_of(find(model, "settings.other", cst.Attribute)) == "sqlite+aiosqlite:///x"
+    assert model.text_of(find(model, "settings.computed", cst.Attribute)) is None

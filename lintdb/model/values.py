@@ -14,6 +14,7 @@ from lintdb.model.tree import Tree
 from lintdb.sqltext import MAX_DEPTH, SqlString, sql_string
 
 ENVIRON_GETTERS = frozenset({"os.environ.get", "os.getenv"})
+PYDANTIC_FIELD = frozenset({"pydantic.Field", "pydantic.fields.Field"})
 _LITERAL_SEQUENCES = (cst.Tuple, cst.List, cst.Set)
 
 
@@ -100,13 +101,21 @@ class Values:
                 assigned = self.tree.attribute_values.get(f"{cls.name.value}.{expr.attr.value}", [])
                 if assigned:
                     return assigned if len(assigned) == 1 else []
-                default = self._class_default(cls, expr.attr.value)
+                default = [self._field_default(d) for d in self._class_default(cls, expr.attr.value)]
                 if default:
                     return default
             return []
         path = dotted(expr)
         assigned = self.tree.attribute_values.get(path, []) if path else []
         return assigned if len(assigned) == 1 else []
+
+    def _field_default(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """The default of a pydantic `Field("...")` / `Field(default="...")`, else the value itself."""
+        if isinstance(value, cst.Call) and self.names.qualified_names(value.func) & PYDANTIC_FIELD:
+            default = call_arg(value, 0, "default")
+            if default is not None:
+                return default.value
+        return value
 
     def _lineage(self, owner: cst.ClassDef) -> list[cst.ClassDef]:
         """The class, then its base classes defined in this module (depth first, each once): `self.con`
