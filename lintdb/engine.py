@@ -239,7 +239,7 @@ def _crash_errors(crashes: dict[str, str], errors: list[str] | None) -> list[Dia
 def candidate_codes(text: str, codes: Collection[str], options: RuleOptions | None = None) -> list[str]:
     """The codes, of ``codes``, whose text triggers fire on ``text`` and whose candidate check passes: the
     rules that can have a finding in it (the others cannot)."""
-    return candidates(FileText(text), codes, options)
+    return candidates(FileText(text), sorted(codes), options)
 
 
 def _rule_classes(codes: list[str]) -> list[type[LintRule]]:

@@ -33,17 +33,21 @@ class AsyncpgEngine:
 
 
 def asyncpg_engine(call: cst.Call, model: SemanticModel) -> AsyncpgEngine | None:
-    """The call as an asyncpg engine, or None (another call or driver, or `connect_args` not known)."""
+    """The call as an asyncpg engine, or None (another call or driver, or `connect_args` not known). An
+    engine whose URL is not known is asyncpg when its `connect_args` has `statement_cache_size` (``url``
+    is then empty)."""
     if not model.qualified_names(call.func) & CREATE_ASYNC_ENGINE:
         return None
     url_arg = call_arg(call, 0, "url")
     url = model.text_of(url_arg.value) if url_arg else None
-    if url is None or "+asyncpg" not in url.split("://")[0]:
+    connect_args = model.keyword(call, "connect_args")
+    items = model.dict_of(connect_args) if connect_args is not None else None
+    if url is None and items is not None and CACHE_SETTINGS[0] in items:
+        url = ""  # not known, but only asyncpg takes `statement_cache_size` (the engine is asyncpg by use)
+    elif url is None or "+asyncpg" not in url.split("://")[0]:
         return None
     values = {name: found[-1] for name, found in url_query(url).items() if name in CACHE_SETTINGS}
-    connect_args = model.keyword(call, "connect_args")
     if connect_args is not None:
-        items = model.dict_of(connect_args)
         if items is None:
             return None
         for key, value in items.items():

@@ -241,11 +241,30 @@ class TempTable:
 
 
 def statements(sql: str) -> tuple[pglast.ast.RawStmt, ...]:
-    """PostgreSQL's parse of the text; a text it rejects has no statements."""
+    """PostgreSQL's parse of the text; a text it rejects has no statements. An f-string hole may stand
+    for a whole query (`... ON COMMIT DROP AS {query}`): see clause_holes."""
     try:
         return tuple(pglast.parse_sql(sql))
     except pg_parser.ParseError:
+        return clause_holes(sql)
+
+
+MAX_CLAUSE_HOLES = 4
+
+
+def clause_holes(sql: str) -> tuple[pglast.ast.RawStmt, ...]:
+    """The parse of a text that PostgreSQL rejects with its holes as names, with one hole read as a
+    query (`SELECT 1`) instead; () when no such reading parses, or the text has too many holes."""
+    pieces = sql.split(HOLE)
+    if not 1 < len(pieces) <= MAX_CLAUSE_HOLES + 1:
         return ()
+    for index in range(1, len(pieces)):
+        text = HOLE.join(pieces[:index]) + "SELECT 1" + HOLE.join(pieces[index:])
+        try:
+            return tuple(pglast.parse_sql(text))
+        except pg_parser.ParseError:
+            continue
+    return ()
 
 
 def temp_tables(sql: str) -> list[TempTable]:

@@ -266,7 +266,7 @@ TRIGGERS: dict[str, Trigger] = {
         configured=lambda options: options.pgbouncer_hosts,
     ),
     "LDB202": Trigger(  # statement-cache-half-disabled
-        ("statement_cache_size",), re.compile("statement_cache_size"), (re.compile("asyncpg"),)
+        ("statement_cache_size",), re.compile("statement_cache_size"), (re.compile("asyncpg|connect_args"),)
     ),
     "LDB203": Trigger(  # sync-engine-async-driver
         tuple(f"+{driver}" for driver in ASYNC_DRIVERS),
@@ -290,7 +290,11 @@ TRIGGERS: dict[str, Trigger] = {
     ),
     "LDB210": Trigger(("sslmode",), re.compile("sslmode"), (re.compile("asyncpg"),)),  # sslmode-in-asyncpg-url
     "LDB206": Trigger(  # text-in-without-expanding (`in` starts the regex: no `\b`, see above)
-        ("text(",), re.compile(r"in\s*\(?\s*:\w+(?![\w:`])"), (re.compile(r"\btext\("),), text_in_candidate
+        ("text(", " in :", " in (:"),
+        re.compile(r"in\s*\(?\s*:\w+(?![\w:`])"),
+        # text(), or a project wrapper called with a SQL statement (`query("SELECT ... IN :ids")`)
+        (re.compile(r"\btext\(|\(\s*[rRfF]?(?:\"\"\"|\'\'\'|\"|\')\s*(?i:select|insert|update|delete|with)\b"),),
+        text_in_candidate,
     ),
     "LDB301": Trigger(  # migrations-never-committed
         ("context.configure",), re.compile(r"context\.configure\b"), (ALEMBIC_IMPORT,), ignore_case=False

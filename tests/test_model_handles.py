@@ -132,3 +132,21 @@ def test_rebinding_an_engine_inside_a_function_keeps_it_an_engine() -> None:
     model = model_of(source)
     engine = model.handle_of(find(model, "engine", cst.Name, -1))
     assert engine is not None and engine.kind == "sa-engine" and engine.option("isolation_level") == "AUTOCOMMIT"
+
+
+def test_attribute_set_by_a_base_class_of_the_module() -> None:
+    model = model_of("""
+        import asyncpg
+
+        class Base:
+            async def setup(self):
+                self.con = await asyncpg.connect("postgresql:///db")
+
+        class Case(Base):
+            async def test(self):
+                await self.con.execute("SELECT 1")
+                await self.other.execute("SELECT 1")
+        """)
+    found = model.handle_of(find(model, "self.con", cst.Attribute, -1))
+    assert found is not None and found.kind == "asyncpg-connection"
+    assert model.handle_of(find(model, "self.other", cst.Attribute)) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from lintdb.sqltext import temp_tables
 from tests.model_support import find, model_of
 
 SOURCE = """
@@ -63,3 +64,52 @@ def test_project_wrapper_whose_argument_is_sql() -> None:
         "wrapper",
     )
     assert _site('run_sql(session, "not sql at all")') is None
+
+
+def test_sql_given_to_imported_wrappers_even_with_an_in_list_parameter() -> None:
+    model = model_of("""
+        from app.db import fetch_all, query
+        from sqlalchemy import text
+        import logging
+
+        fetch_all("SELECT id FROM t WHERE id IN $1", ids)
+        query("DELETE FROM t WHERE id IN :ids", ids=ids)
+        query("Select one of these")
+        logging.info("SELECT id FROM t WHERE id IN $1")
+        local("SELECT id FROM t WHERE id IN $1")
+        """)
+    styles = [
+        (site.style, site.sql.text) if (site := model.sql_site(call)) is not None else None
+        for call in (
+            find(model, code, cst.Call)
+            for code in (
+                'fetch_all("SELECT id FROM t WHERE id IN $1", ids)',
+                'query("DELETE FROM t WHERE id IN :ids", ids=ids)',
+                'query("Select one of these")',
+                'logging.info("SELECT id FROM t WHERE id IN $1")',
+                'local("SELECT id FROM t WHERE id IN $1")',
+            )
+        )
+    ]
+    assert styles == [
+        ("wrapper", "SELECT id FROM t WHERE id IN $1"),
+        ("wrapper", "DELETE FROM t WHERE id IN :ids"),
+        None,
+        None,
+        None,
+    ]
+
+
+def test_a_hole_standing_for_a_whole_query_still_parses() -> None:
+    model = model_of("""
+        async def stage(con, query, name):
+            await con.execute(f"CREATE TEMP TABLE t ON COMMIT DROP AS {query}")
+            await con.execute(f"CREATE TEMP TABLE {name} AS {query}")
+            await con.execute(f"CREATE TEMP TABLE t AS {query} {query} {query} {query} {query}")
+        """)
+    created = [
+        [(t.name, t.on_commit_drop) for t in temp_tables(site.sql.text)] if (site := model.sql_site(call)) else None
+        for call in model.tree.calls
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "execute"
+    ]
+    assert created == [[("t", True)], [(None, False)], []]  # a name from a hole is not known

@@ -107,3 +107,58 @@ def test_keyword_through_spread_dicts() -> None:
     assert model.keyword(second, "missing") is None
     items = model.dict_of(model.keyword(third, "connect_args"))
     assert items is not None and list(items) == ["statement_cache_size"]
+
+
+def test_dicts_completed_by_subscript_and_values_unpacked_from_a_helper() -> None:
+    model = model_of("""
+        def split(url):
+            if "?" not in url:
+                return url, {}
+            return url, {"ssl": True}
+
+        def make(url):
+            url, args = split(url)
+            use(args)
+            args["statement_cache_size"] = 0
+            use(args)
+
+        def changed(url):
+            url, args = split(url)
+            args["statement_cache_size"] = 0
+            args.update(more)
+            use(args)
+
+        def unknown(url):
+            url, args = other(url)
+            args["statement_cache_size"] = 0
+            use(args)
+
+        def literal():
+            a, b = "x", {"echo": True}
+            use(b)
+        """)
+    before = model.dict_of(find(model, "args", cst.Name, 1))
+    assert before is not None and list(before) == ["ssl"]
+    after = model.dict_of(find(model, "args", cst.Name, 3))
+    assert after is not None and list(after) == ["ssl", "statement_cache_size"]
+    assert model.dict_of(find(model, "args", cst.Name, 7)) is None
+    assert model.dict_of(find(model, "args", cst.Name, -1)) is None
+    items = model.dict_of(find(model, "b", cst.Name, -1))
+    assert items is not None and list(items) == ["echo"]
+
+
+def test_pydantic_field_defaults() -> None:
+    model = model_of("""
+        from pydantic import BaseModel, Field
+
+        class Settings(BaseModel):
+            url: str = Field(default="postgresql+asyncpg://db/app", alias="DATABASE_URL")
+            other: str = Field("sqlite+aiosqlite:///x")
+            computed: str = Field(default_factory=make)
+
+        settings = Settings()
+        use(settings.url, settings.other, settings.computed)
+        """)
+    assert model.text_of(find(model, "settings.url", cst.Attribute)) == "postgresql+asyncpg://db/app"
+    assert model.text_of(find(model, "settings.other", cst.Attribute)) == "sqlite+aiosqlite:///x"
+    assert model.text_of(find(model, "settings.computed", cst.Attribute)) is None

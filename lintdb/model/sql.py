@@ -5,6 +5,7 @@ whose parameter reaches one of those."""
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 
 import libcst as cst
@@ -34,6 +35,9 @@ ALEMBIC_EXECUTE = frozenset({"alembic.op.execute"})
 # An f-string hole where a query goes (`... AS {query}`, `INSERT INTO t {select}`): it stands for a clause.
 _QUERY_HOLE = re.compile(rf"(?i)(\bAS\s+|^\s*|\bINSERT\s+INTO\s+\w+\s+){HOLE}\b(?!\s*[.(])")
 SQL_KEYWORDS = ("query", "statement", "sql", "sqltext", "text")
+_NOT_WRAPPERS = frozenset({"sqlalchemy", "alembic", *sys.stdlib_module_names})
+# `IN $1` (also `IN :ids`, once binds are `$1`): never valid SQL, but the string is SQL all the same.
+_IN_PARAMETER = re.compile(r"(?i)\bin\s*(\$\d+)")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,9 @@ class SqlSite:
 
     ``style`` is "text" for SQLAlchemy `text()` (binds are `:name`; the SQL may be wrapped by an
     `execute()`), "driver" for SQL a driver gets as it is (asyncpg `$1`, `exec_driver_sql`), "alembic"
-    for `op.execute`, "wrapper" for a call of the module's own function that forwards it."""
+    for `op.execute`, "wrapper" for a call of the module's own function that forwards it, or of an
+    imported function given a SQL statement first (`query("SELECT ...", ids=ids)`: the project's
+    wrappers; which bind style the callee uses is not known)."""
 
     call: cst.Call
     argument: cst.BaseExpression
@@ -105,18 +111,36 @@ class CallSql:
         elif isinstance(call.func, cst.Attribute) and call.func.attr.value in SQL_METHODS:
             style = "driver"
         elif isinstance(call.func, cst.Name) and call.func.value in self.wrappers():
-            index = self.wrappers()[call.func.value]
-            arg = call_arg(call, index)
-            if arg is None:
-                return None
-            sql = self.values.string_of(arg.value)
-            if sql is None or not STATEMENT_START.match(sql.text) or not statements(sql.with_binds_as_params().text):
-                return None
-            return arg.value, "wrapper"
+            arg = call_arg(call, self.wrappers()[call.func.value])
+            return (arg.value, "wrapper") if arg is not None and self._is_statement(arg.value) else None
+        elif self._imported(call.func):
+            arg = _first_argument(call)
+            return (arg.value, "wrapper") if arg is not None and self._is_statement(arg.value) else None
         else:
             return None
         arg = _first_argument(call)
         return (arg.value, style) if arg is not None else None
+
+    def _is_statement(self, value: cst.BaseExpression) -> bool:
+        """Whether a wrapper's argument is a SQL statement: PostgreSQL parses it (`IN $1` allowed)."""
+        sql = self.values.string_of(value)
+        if sql is None or not STATEMENT_START.match(sql.text):
+            return False
+        return bool(statements(_IN_PARAMETER.sub(r"= ANY(\1)", sql.with_binds_as_params().text)))
+
+    def _imported(self, func: cst.BaseExpression) -> bool:
+        """Whether a callee is a name imported into the module (`query` after `from ..db import query`,
+        `db.query` after `from . import db`), other than SQLAlchemy's, Alembic's and the standard
+        library's functions (`logging.info("SELECT ...")` logs)."""
+        root = func
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name):
+            return False
+        binders = self.names.bindings(root)
+        if not binders or not all(isinstance(b, cst.ImportAlias) for b in binders):
+            return False
+        return not any(q.split(".")[0] in _NOT_WRAPPERS for q in self.names.qualified_names(func))
 
     def sql_of_call(self, call: cst.Call) -> SqlString | None:
         """The SQL text a call runs or builds (see SqlSite)."""

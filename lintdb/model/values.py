@@ -8,11 +8,13 @@ from __future__ import annotations
 import libcst as cst
 
 from lintdb.cst_helpers import call_arg, dotted, string_value
+from lintdb.model.mutations import precedes, returned_at, set_items
 from lintdb.model.names import Names
 from lintdb.model.tree import Tree
 from lintdb.sqltext import MAX_DEPTH, SqlString, sql_string
 
 ENVIRON_GETTERS = frozenset({"os.environ.get", "os.getenv"})
+PYDANTIC_FIELD = frozenset({"pydantic.Field", "pydantic.fields.Field"})
 _LITERAL_SEQUENCES = (cst.Tuple, cst.List, cst.Set)
 MAX_TEXTS = 64
 
@@ -56,7 +58,7 @@ class Values:
         if isinstance(binder, cst.Assign):
             if all(isinstance(t.target, cst.Name) for t in binder.targets):
                 return [binder.value]
-            return []
+            return self._unpacked(binder, name)
         if isinstance(binder, cst.AnnAssign) and binder.value is not None and isinstance(binder.target, cst.Name):
             return [binder.value]
         if isinstance(binder, cst.For) and isinstance(binder.target, cst.Name):
@@ -91,35 +93,69 @@ class Values:
             found.append(value)
         return found
 
+    def _unpacked(self, binder: cst.Assign, name: str) -> list[cst.BaseExpression]:
+        """`a, b = x, y` and `a, b = helper(...)` for a module function whose every return is a tuple."""
+        target = binder.targets[0].target if len(binder.targets) == 1 else None
+        if not isinstance(target, (cst.Tuple, cst.List)):
+            return []
+        names = [e.value.value if isinstance(e.value, cst.Name) else None for e in target.elements]
+        if None in names or any(isinstance(e, cst.StarredElement) for e in target.elements) or name not in names:
+            return []
+        position, arity, value = names.index(name), len(names), binder.value
+        if isinstance(value, cst.Tuple) and len(value.elements) == arity:
+            element = value.elements[position]
+            return [] if isinstance(element, cst.StarredElement) else [element.value]
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+            functions = self.names.bindings(value.func)
+            if (
+                len(functions) == 1
+                and isinstance(functions[0], cst.FunctionDef)
+                and self.tree.scope(functions[0]) is self.tree.root
+            ):
+                return returned_at(functions[0], position, arity)
+        return []
+
     def _attribute(self, expr: cst.Attribute) -> list[cst.BaseExpression]:
         """`self.x` (set in a method of the class, or a class-level default), `Settings().x` / `settings.x`
         for a class of this module, and `a.b.c` assigned once anywhere in the module."""
         owner = self._class_of(expr.value)
-        for cls in self._classes(owner):
-            assigned = self.tree.attribute_values.get(f"{cls.name.value}.{expr.attr.value}", [])
-            if len(assigned) == 1:
-                return assigned
-            if assigned:
-                return []
-            default = self._class_default(cls, expr.attr.value)
-            if default:
-                return default
         if owner is not None:
+            for cls in self._lineage(owner):
+                assigned = self.tree.attribute_values.get(f"{cls.name.value}.{expr.attr.value}", [])
+                if assigned:
+                    return assigned if len(assigned) == 1 else []
+                default = [self._field_default(d) for d in self._class_default(cls, expr.attr.value)]
+                if default:
+                    return default
             return []
         path = dotted(expr)
         assigned = self.tree.attribute_values.get(path, []) if path else []
         return assigned if len(assigned) == 1 else []
 
-    def _classes(self, owner: cst.ClassDef | None, depth: int = 0) -> list[cst.ClassDef]:
-        """``owner`` and its base classes defined in the module (a test base class setting `self.con`)."""
-        if owner is None or depth > MAX_DEPTH:
-            return []
-        found = [owner]
-        for base in owner.bases:
-            if isinstance(base.value, cst.Name):
-                binders = self.names.bindings(base.value)
+    def _field_default(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """The default of a pydantic `Field("...")` / `Field(default="...")`, else the value itself."""
+        if isinstance(value, cst.Call) and self.names.qualified_names(value.func) & PYDANTIC_FIELD:
+            default = call_arg(value, 0, "default")
+            if default is not None:
+                return default.value
+        return value
+
+    def _lineage(self, owner: cst.ClassDef) -> list[cst.ClassDef]:
+        """The class, then its base classes defined in this module (depth first, each once): `self.con`
+        in a test may be set by the base class's setup."""
+        found: list[cst.ClassDef] = []
+        stack = [owner]
+        while stack and len(found) <= MAX_DEPTH:
+            cls = stack.pop()
+            if any(cls is seen for seen in found):
+                continue
+            found.append(cls)
+            bases = []
+            for base in cls.bases:
+                binders = self.names.bindings(base.value) if isinstance(base.value, cst.Name) else []
                 if len(binders) == 1 and isinstance(binders[0], cst.ClassDef):
-                    found += self._classes(binders[0], depth + 1)
+                    bases.append(binders[0])
+            stack.extend(reversed(bases))
         return found
 
     def _class_of(self, expr: cst.BaseExpression) -> cst.ClassDef | None:
@@ -217,7 +253,9 @@ class Values:
         when it is not such a dict or an item is not known."""
         if expr is None or depth > MAX_DEPTH:
             return None
-        if isinstance(expr, (cst.Name, cst.Attribute)):
+        if isinstance(expr, cst.Name):
+            return self._named_dict(expr, depth)
+        if isinstance(expr, cst.Attribute):
             return self.dict_of(self.value_of(expr), depth + 1)
         found: dict[str, cst.BaseExpression] = {}
         if isinstance(expr, cst.Dict):
@@ -248,6 +286,29 @@ class Values:
                     return None
             return found
         return None
+
+    def _named_dict(self, name: cst.Name, depth: int) -> dict[str, cst.BaseExpression] | None:
+        """The keys a dict name may hold where it is used: those of each value it may be bound to, then
+        the `name["key"] = value` assignments of its scope before the use (None when something else in
+        that scope may change its keys)."""
+        found: dict[str, cst.BaseExpression] = {}
+        values = self.values_of(name)
+        for value in values:
+            items = self.dict_of(value, depth + 1)
+            if items is None:
+                return None
+            found.update({key: item for key, item in items.items() if key not in found})
+        scope = self.names.binding_scope(name)
+        if not values or scope is None:
+            return None
+        assigned = set_items(scope.node, name.value)
+        if assigned.unknown:
+            return None
+        same_scope = self.tree.scope(name) is scope
+        for key, value, statement in assigned.items:
+            if not same_scope or precedes(self.tree, statement, name):
+                found[key] = value
+        return found
 
     def keyword(self, call: cst.Call, name: str) -> cst.BaseExpression | None:
         """A call's keyword argument ``name``: given directly, or in a `**OPTS` / `**dict(...)` it spreads."""

@@ -48,6 +48,23 @@ _CREATE_SESSION = '    await session.execute(text("CREATE TEMP TABLE _stage (id 
 _GUARD_SESSION = '    await session.execute(text("DROP TABLE IF EXISTS _stage"))\n'
 
 
+_CLAUSE = """
+import asyncpg
+
+
+async def stage(pool, ids, source="SELECT 0 AS id WHERE false"):
+    async with pool.acquire() as con:
+{guard}        await con.execute(f"CREATE TEMP TABLE _stage AS {{source}}")
+        await con.executemany("INSERT INTO _stage VALUES ($1)", [(i,) for i in ids])
+        return await con.fetchval("SELECT count(*) FROM _stage")
+"""
+
+
+def clause_example(guard: bool = False) -> str:
+    """Stages ids in a temp table made from a query an f-string hole stands for (shape 10)."""
+    return _CLAUSE.format(guard=_GUARD_POOL if guard else "")
+
+
 def pool_example(body: str) -> str:
     """Stages ids in a temp table on a pooled asyncpg connection (``body`` creates it)."""
     return _POOL.format(body=body)
@@ -151,6 +168,7 @@ class TempTableWithoutDropGuard(LintRule):
                     await con.close()
             """),
         Valid(pool_example(_CREATE_POOL.replace("TEMP TABLE", "TEMP TABLE IF NOT EXISTS"))),
+        Valid(clause_example(guard=True)),
     )
     INVALID = (
         Invalid(
@@ -164,6 +182,9 @@ class TempTableWithoutDropGuard(LintRule):
             positions=[(5, 11)],
             fixed=session_example(_GUARD_SESSION + _CREATE_SESSION),
             applicability=Applicability.SAFE,
+        ),
+        Invalid(
+            clause_example(), positions=[(6, 15)], fixed=clause_example(guard=True), applicability=Applicability.SAFE
         ),
     )
 

@@ -23,7 +23,9 @@ class SqlInListParameter(LintRule):
     """
     ## What it does
     Checks for `IN $n` and `NOT IN $n` in SQL sent to asyncpg, and for `IN ($n)` when the argument
-    bound to `$n` is a list, tuple or set.
+    bound to `$n` is a list, tuple or set. `IN $n` is also checked in SQL given to the project's own
+    wrappers (`await fetch_all("... WHERE id IN $1", ids)` with `fetch_all` imported or defined in the
+    module): it cannot run whatever the wrapper does.
 
     ## Why is this bad?
     A query parameter is one value; PostgreSQL has no list parameter. `IN $1` does not parse:
@@ -80,6 +82,20 @@ class SqlInListParameter(LintRule):
         Valid("""
             def label(price):
                 return f"costs IN ${price}"
+            """),
+        Valid("""
+            from app.db import fetch_all
+
+
+            async def find(ids):
+                return await fetch_all("SELECT id FROM t WHERE id = ANY($1) ORDER BY id", ids)
+            """),
+        Valid("""
+            from app.db import fetch_all
+
+
+            async def find(ids):
+                return await fetch_all("SELECT id FROM t WHERE id IN ($1) ORDER BY id", ids)
             """),
     )
     INVALID = (
@@ -157,28 +173,52 @@ class SqlInListParameter(LintRule):
             """,
             applicability=Applicability.SAFE,
         ),
+        Invalid(
+            """
+            from app.db import fetch_all
+
+
+            async def find(ids):
+                return await fetch_all("SELECT id FROM t WHERE id IN $1 ORDER BY id", ids)
+            """,
+            positions=[(5, 55)],
+            fixed="""
+            from app.db import fetch_all
+
+
+            async def find(ids):
+                return await fetch_all("SELECT id FROM t WHERE id = ANY($1) ORDER BY id", ids)
+            """,
+            applicability=Applicability.SAFE,
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not (isinstance(node.func, cst.Attribute) and node.func.attr.value in QUERY_METHODS):
-            return
+        driver = isinstance(node.func, cst.Attribute) and node.func.attr.value in QUERY_METHODS
         site = self.model.sql_site(node)
-        if site is None or site.style != "driver" or "$" not in site.sql.text:
+        if site is None or site.style != ("driver" if driver else "wrapper") or "$" not in site.sql.text:
             return
         sql = site.sql
         tokens = sql.tokens()
         for index, token in enumerate(tokens):
             if token.name == "IN_P":
-                self._check_in(node, sql, tokens, index)
+                self._check_in(node, sql, tokens, index, driver)
 
-    def _check_in(self, call: cst.Call, sql: SqlString, tokens: list[SqlToken], index: int) -> None:
+    def _check_in(self, call: cst.Call, sql: SqlString, tokens: list[SqlToken], index: int, driver: bool) -> None:
+        """`IN $n` whatever runs it; `IN ($n)` with a list only on a driver method (a wrapper's arguments
+        may not be the statement's)."""
         negated = index > 0 and tokens[index - 1].name in ("NOT", "NOT_LA")
         first = tokens[index - 1] if negated else tokens[index]
         rest = [t.name for t in tokens[index + 1 : index + 4]]
         if rest[:1] == ["PARAM"]:
             param = tokens[index + 1]
             last, applicability = param, Applicability.SAFE
-        elif rest == ["ASCII_40", "PARAM", "ASCII_41"] and not negated and self._is_list(call, tokens[index + 2], sql):
+        elif (
+            driver
+            and rest == ["ASCII_40", "PARAM", "ASCII_41"]
+            and not negated
+            and self._is_list(call, tokens[index + 2], sql)
+        ):
             param, last = tokens[index + 2], tokens[index + 3]
             applicability = Applicability.UNSAFE
         else:

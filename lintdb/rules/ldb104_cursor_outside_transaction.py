@@ -23,6 +23,68 @@ async def names(dsn):
 """
 
 
+_CALLER = """
+import asyncpg
+
+
+async def read(con: asyncpg.Connection):
+{helper}
+
+
+async def names(dsn):
+    con = await asyncpg.connect(dsn)
+    try:
+{caller}
+    finally:
+        await con.close()
+"""
+_CURSOR_NAMES = 'return [r["name"] async for r in con.cursor("SELECT name FROM t ORDER BY id")]'
+
+
+def caller_example(helper_opens: bool = False, caller_opens: bool = False) -> str:
+    """A helper reads names through a cursor on the connection its caller passes (shape 9: the caller
+    may be the one that opens the transaction)."""
+    helper = f"    {_CURSOR_NAMES}"
+    if helper_opens:
+        helper = f"    async with con.transaction():\n    {helper}"
+    caller = "        return await read(con)"
+    if caller_opens:
+        caller = f"        async with con.transaction():\n    {caller}"
+    return _CALLER.format(helper=helper, caller=caller)
+
+
+_INHERITED = """
+import asyncpg
+
+
+class Database:
+    async def open(self, dsn):
+        self.con = await asyncpg.connect(dsn)
+
+
+class Names(Database):
+    async def read(self):
+{read}
+
+
+async def names(dsn):
+    reader = Names()
+    await reader.open(dsn)
+    try:
+        return await reader.read()
+    finally:
+        await reader.con.close()
+"""
+
+
+def inherited_example(in_transaction: bool = False) -> str:
+    """A cursor on `self.con`, which the base class's `open()` sets (shape 12: a handle in an attribute)."""
+    read = '        return [r["name"] async for r in self.con.cursor("SELECT name FROM t ORDER BY id")]'
+    if in_transaction:
+        read = "        async with self.con.transaction():\n    " + read
+    return _INHERITED.format(read=read)
+
+
 def cursor_example(body: str) -> str:
     """A function that reads table `t` through an asyncpg cursor (``body`` is indented eight spaces)."""
     return _PLAIN.format(body=body)
@@ -118,6 +180,8 @@ class CursorOutsideTransaction(LintRule):
                     result = await conn.stream(text("SELECT name FROM t"))
                     return [row.name async for row in result]
             """),
+        Valid(caller_example(caller_opens=True)),
+        Valid(inherited_example(in_transaction=True)),
         Valid("""
             def names(dbapi_connection):
                 cur = dbapi_connection.cursor()
@@ -145,6 +209,18 @@ class CursorOutsideTransaction(LintRule):
             applicability=Applicability.SAFE,
         ),
         Invalid(cursor_example(_AFTER_BLOCK), positions=[(10, 22)]),
+        Invalid(
+            caller_example(),
+            positions=[(5, 38)],
+            fixed=caller_example(helper_opens=True),
+            applicability=Applicability.SAFE,
+        ),
+        Invalid(
+            inherited_example(),
+            positions=[(11, 42)],
+            fixed=inherited_example(in_transaction=True),
+            applicability=Applicability.SAFE,
+        ),
     )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

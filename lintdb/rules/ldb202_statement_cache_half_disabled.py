@@ -24,6 +24,29 @@ async def rows():
 """
 
 
+_BUILT = """
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def _without_ssl_mode(url):
+    if "sslmode=" not in url:
+        return url, {{}}
+    return url.replace("sslmode=require", ""), {{"ssl": True}}
+
+
+def make_engine(url):
+    url, connect_args = _without_ssl_mode(url)
+    connect_args["statement_cache_size"] = 0  # asyncpg behind PgBouncer
+{more}    return create_async_engine(url, connect_args=connect_args)
+"""
+
+
+def built_example(more: str = "") -> str:
+    """An engine whose `connect_args` a helper returns and the caller completes by subscript (``more``:
+    lines after `statement_cache_size` is set); its URL is a parameter, asyncpg by its settings."""
+    return _BUILT.format(more=more)
+
+
 def rows_example(settings: str) -> str:
     """`SELECT *` through a one-connection engine with the given `connect_args` entries."""
     return _ROWS.format(settings=settings)
@@ -75,6 +98,8 @@ class StatementCacheHalfDisabled(LintRule):
         Valid(rows_example(f'"{PREPARED}": 0')),
         Valid(rows_example('"timeout": 5')),
         Valid(engine_example(f', connect_args={{"{PREPARED}": 0}}')),
+        Valid(built_example(f'    connect_args["{PREPARED}"] = 0\n')),
+        Valid(built_example("    connect_args.update(extra_settings)\n")),
     )
     INVALID = (
         Invalid(
@@ -83,6 +108,7 @@ class StatementCacheHalfDisabled(LintRule):
             fixed=rows_example(f'"{STATEMENT}": 0, "{PREPARED}": 0'),
             applicability=Applicability.SAFE,
         ),
+        Invalid(built_example(), positions=[(13, 12)]),
     )
 
     def visit_Call(self, node: cst.Call) -> None:

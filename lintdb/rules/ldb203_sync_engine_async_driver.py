@@ -38,6 +38,30 @@ async def answer():
 ASYNC_IMPORT = "\nfrom sqlalchemy.ext.asyncio import create_async_engine"
 
 
+_SETTINGS = """
+from pydantic import BaseModel, Field
+from sqlalchemy import {imports}{extra_import}
+
+
+class Settings(BaseModel):
+    database_url: str = Field(default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+
+
+settings = Settings()
+engine = {factory}(settings.database_url)
+
+
+async def answer():
+    async with engine.connect() as conn:
+        return (await conn.execute(text("SELECT 42"))).scalar_one()
+"""
+
+
+def settings_example(factory: str, imports: str = "create_engine, text", extra_import: str = "") -> str:
+    """The same engine with its URL the default of a pydantic settings field (shape 14)."""
+    return _SETTINGS.format(factory=factory, imports=imports, extra_import=extra_import)
+
+
 def engine_example(factory: str, imports: str = "create_engine, text", extra_import: str = "") -> str:
     """A module-level engine made by ``factory`` and used from a coroutine."""
     return _EXAMPLE.format(factory=factory, imports=imports, extra_import=extra_import)
@@ -47,7 +71,8 @@ class SyncEngineAsyncDriver(LintRule):
     """
     ## What it does
     Checks for `create_engine(...)` and `engine_from_config(...)` with a URL (a literal, a module
-    constant, or the default of `os.environ.get`) that names an asyncio driver: `+asyncpg`,
+    constant, the default of `os.environ.get`, or of a settings field of the module, `Field(default=...)`
+    too) that names an asyncio driver: `+asyncpg`,
     `+aiosqlite`, `+asyncmy`, `+aiomysql`.
 
     ## Why is this bad?
@@ -143,6 +168,12 @@ class SyncEngineAsyncDriver(LintRule):
                 url = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
                 return create_async_engine(url, pool_size=1)
             """,
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            settings_example("create_engine"),
+            positions=[(10, 10)],
+            fixed=settings_example("create_async_engine", imports="text", extra_import=ASYNC_IMPORT),
             applicability=Applicability.UNSAFE,
         ),
     )

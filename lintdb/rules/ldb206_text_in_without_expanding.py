@@ -24,6 +24,24 @@ async def find(session, ids):
 EXPANDING = '.bindparams(bindparam("ids", expanding=True))'
 
 
+_WRAPPED = """
+from sqlalchemy import text
+
+from app.db import query
+
+COUNT = text("SELECT count(*) FROM t")
+
+
+def hide(ids):
+    return query("UPDATE t SET hidden = true WHERE id {condition}", ids=tuple(ids){more})
+"""
+
+
+def wrapped_example(condition: str, more: str = "") -> str:
+    """Hides rows through the project's own `query()` wrapper (imported: what it does is not known here)."""
+    return _WRAPPED.format(condition=condition, more=more)
+
+
 def query_example(condition: str, bind: str = "") -> str:
     """Selects the ids of `t` matching ``condition`` on the parameter `:ids`."""
     return _QUERY.format(condition=condition, bind=bind)
@@ -36,13 +54,17 @@ class _Finding:
     written: str
     parenthesized: bool
     negated: bool
+    wrapper: bool
 
 
 class TextInWithoutExpanding(LintRule):
     """
     ## What it does
     Checks SQLAlchemy `text()` SQL for `IN :name` where no `bindparam("name", expanding=True)` is
-    given, and for `IN (:name)` in any case.
+    given, and for `IN (:name)` in any case. SQL given to the project's own wrappers (`query("... IN
+    :ids", ids=ids)`, the wrapper imported or defined in the module) is checked for `IN :name` unless the
+    call names the parameter in an `*expand*` keyword (`bind_expanding=["ids"]`); those findings have no
+    fix, since the wrapper's database is not known (on SQLite too, `IN ?` is a syntax error).
 
     ## Why is this bad?
     Without `expanding=True`, SQLAlchemy sends the list as one parameter: `IN :ids` becomes `IN $1`,
@@ -91,6 +113,8 @@ class TextInWithoutExpanding(LintRule):
             engine = create_engine("sqlite:///app.db")
             QUERY = text("SELECT id FROM t WHERE id IN (:id)")
             """),
+        Valid(wrapped_example("IN :ids", ', bind_expanding=["ids"]')),
+        Valid(wrapped_example("IN (:ids)")),
     )
     INVALID = (
         Invalid(
@@ -117,6 +141,7 @@ class TextInWithoutExpanding(LintRule):
             fixed=query_example("<> ALL(:ids)"),
             applicability=Applicability.SAFE,
         ),
+        Invalid(wrapped_example("IN :ids"), positions=[(9, 55)]),
     )
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -138,8 +163,12 @@ class TextInWithoutExpanding(LintRule):
                 self.expanding.add(name)
         elif self.checked and self.model.is_text(node):
             self._collect(node)
+        elif self.checked and (site := self.model.sql_site(node)) is not None and site.style == "wrapper":
+            self._collect(node, _expanded_by(node))
 
-    def _collect(self, call: cst.Call) -> None:
+    def _collect(self, call: cst.Call, expanded: frozenset[str] | None = None) -> None:
+        """The `IN :name` of a `text()` call, or of a wrapper call (``expanded``: the names its arguments
+        ask it to expand)."""
         sql = self.model.sql_of_call(call)
         if sql is None or ":" not in sql.text:
             return
@@ -156,18 +185,28 @@ class TextInWithoutExpanding(LintRule):
             match = re.match(r":(\w+)", sql.text[param.start :])
             if match is None:
                 continue
+            if expanded is not None and (match.group(1) in expanded or "*" in expanded):
+                continue
             first = tokens[index - 1] if negated else token
             end = tokens[index + 3].end if parenthesized else param.start + len(match.group(0))
             span = sql.span(first.start, end)
             if span is not None:
                 self.findings.append(
                     _Finding(
-                        span, match.group(1), " ".join(sql.text[first.start : end].split()), parenthesized, negated
+                        span,
+                        match.group(1),
+                        " ".join(sql.text[first.start : end].split()),
+                        parenthesized,
+                        negated,
+                        expanded is not None,
                     )
                 )
 
     def leave_Module(self, original_node: cst.Module) -> None:
         for finding in self.findings:
+            if finding.wrapper:
+                self._report_wrapper(finding)
+                continue
             expanding = finding.name in self.expanding
             if expanding and not finding.parenthesized:
                 continue
@@ -191,3 +230,31 @@ class TextInWithoutExpanding(LintRule):
                 + (" (a NULL in the list makes `<> ALL` match no rows)" if finding.negated and not expanding else ""),
                 fix=fix,
             )
+
+    def _report_wrapper(self, finding: _Finding) -> None:
+        """A wrapper's `IN :name`: no fix, since its database and driver are not known here."""
+        if finding.parenthesized:
+            return  # `IN (:name)` is right for one value, and the wrapper's callers are not known
+        self.report(
+            finding.span,
+            f"`{finding.written}` sent through the project's wrapper: without an expanding bind parameter the list "
+            f"is one parameter, a syntax error on asyncpg and on SQLite; expand it "
+            f'(`bindparam("{finding.name}", expanding=True)`) or, on PostgreSQL only, use `= ANY(:{finding.name})`',
+        )
+
+
+def _expanded_by(call: cst.Call) -> frozenset[str]:
+    """The parameter names a wrapper call asks to expand: the strings of its `*expand*` keywords
+    (`bind_expanding=["ids"]`), or "*" for `expanding=True`."""
+    found: set[str] = set()
+    for arg in call.args:
+        if arg.keyword is None or "expand" not in arg.keyword.value.lower():
+            continue
+        value = arg.value
+        if isinstance(value, cst.Name) and value.value == "True":
+            found.add("*")
+        items = value.elements if isinstance(value, (cst.List, cst.Tuple, cst.Set)) else ()
+        found.update(text for e in items if (text := string_value(e.value)) is not None)
+        if (text := string_value(value)) is not None:
+            found.add(text)
+    return frozenset(found)

@@ -1,9 +1,12 @@
-"""LDB103 proof: `IN $1` / `IN ($1)` with a list fail on PostgreSQL; `= ANY($1)` / `<> ALL($1)` work."""
+"""LDB103 proof: `IN $1` / `IN ($1)` with a list fail on PostgreSQL; `= ANY($1)` / `<> ALL($1)` work. Through
+the project's own wrapper (shape 11) `IN $1` fails the same way, and `IN ($1)` with one value works."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import sys
+import types
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,30 @@ from lintdb.rules.ldb103_sql_in_list_parameter import SqlInListParameter as Rule
 from tests.proof.support import lintdb_fix, load
 
 Call = Callable[[Any, asyncpg.Connection], Awaitable[Any]]
+
+# The project's own wrapper the wrapper examples import (`from app.db import fetch_all`): it runs the SQL
+# on the connection of the current run, as such wrappers do with their pool.
+WRAPPERS = types.ModuleType("app.db")
+
+
+async def _fetch_all(sql: str, *args: Any) -> Any:
+    return await WRAPPERS.con.fetch(sql, *args)
+
+
+WRAPPERS.fetch_all = _fetch_all  # type: ignore[attr-defined]
+
+
+def _via_wrapper(con: asyncpg.Connection, run: Awaitable[Any]) -> Awaitable[Any]:
+    WRAPPERS.con = con  # type: ignore[attr-defined]
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _wrapper_module(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setitem(sys.modules, "app", types.ModuleType("app"))
+    monkeypatch.setitem(sys.modules, "app.db", WRAPPERS)
+    yield
+
 
 # Each INVALID example: how to call it, the error it raises, and what its fixed version returns.
 INVALID_RUNS: list[tuple[Call, type[Exception], str, list[int]]] = [
@@ -28,12 +55,20 @@ INVALID_RUNS: list[tuple[Call, type[Exception], str, list[int]]] = [
     ),
     (lambda m, c: m.find(c, [1, 3]), asyncpg.PostgresSyntaxError, 'syntax error at or near "$1"', [1, 3]),
     (lambda m, c: m.find(c, "t", [1, 3]), asyncpg.PostgresSyntaxError, 'syntax error at or near "$1"', [1, 3]),
+    (
+        lambda m, c: _via_wrapper(c, m.find([1, 3])),
+        asyncpg.PostgresSyntaxError,
+        'syntax error at or near "$1"',
+        [1, 3],
+    ),
 ]
 VALID_RUNS: list[tuple[int, Call, list[int]]] = [
     (0, lambda m, c: m.find(c, 1, 3), [1, 3]),
     (1, lambda m, c: m.find(c, [1, 3]), [1, 3]),
     (2, lambda m, c: m.find(c, [1, 3]), []),
     (3, lambda m, c: m.find(c, 1), [1]),
+    (5, lambda m, c: _via_wrapper(c, m.find([1, 3])), [1, 3]),
+    (6, lambda m, c: _via_wrapper(c, m.find(3)), [3]),
 ]
 
 

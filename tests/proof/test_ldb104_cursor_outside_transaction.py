@@ -31,7 +31,7 @@ def test_cursor_fails_outside_a_transaction_and_fix_works(index: int, pg_dsn: st
     assert asyncio.run(load(fixed).names(pg_dsn)) == NAMES
 
 
-@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("index", [0, 1, 3, 4])  # 3: opened by the helper's caller (shape 9); 4: on `self.con` (12)
 def test_near_miss_cursor_in_transaction_works(index: int, pg_dsn: str) -> None:
     asyncio.run(run_sql(pg_dsn, NAMES_TABLE))
     assert asyncio.run(load(Rule.VALID[index].source()).names(pg_dsn)) == NAMES

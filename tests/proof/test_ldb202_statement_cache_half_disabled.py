@@ -17,7 +17,7 @@ from lintdb.rules.ldb202_statement_cache_half_disabled import (
 )
 from tests.proof.collisions import assert_all_correct, hammer, pointed_at
 from tests.proof.conftest import Server
-from tests.proof.support import lintdb_fix
+from tests.proof.support import asyncpg_dsn, lintdb_fix, load
 
 
 async def _rows_across_alter(module: types.ModuleType, dsn: str) -> list[tuple[object, ...]]:
@@ -35,8 +35,33 @@ async def _rows_across_alter(module: types.ModuleType, dsn: str) -> list[tuple[o
         await module.engine.dispose()
 
 
+def _built(source: str, dsn: str) -> types.ModuleType:
+    """The `make_engine(url)` example as a module with an engine and `rows()`, like the other examples."""
+    built = load(source)
+    engine = built.make_engine(asyncpg_dsn(dsn))
+    module = types.ModuleType("built")
+
+    async def rows() -> list[tuple[object, ...]]:
+        async with engine.connect() as conn:
+            return [tuple(r) for r in (await conn.exec_driver_sql("SELECT * FROM t ORDER BY id")).all()]
+
+    module.engine, module.rows = engine, rows  # type: ignore[attr-defined]
+    return module
+
+
 def test_every_invalid_example_is_proven() -> None:
-    assert len(Rule.INVALID) == 1
+    assert len(Rule.INVALID) == 2
+
+
+def test_cache_disabled_by_subscript_goes_stale_and_both_disabled_works(pg_server: Server) -> None:
+    dsn = pg_server.dsn
+    try:
+        asyncio.run(_rows_across_alter(_built(Rule.INVALID[1].source(), dsn), dsn))
+    except sqlalchemy.exc.DBAPIError as error:
+        assert "the number of columns in the result row (3) is different from what was described (2)" in str(error)
+    else:
+        raise AssertionError("statement_cache_size=0 set by subscript did not fail after ALTER TABLE")
+    assert asyncio.run(_rows_across_alter(_built(Rule.VALID[4].source(), dsn), dsn)) == [(1, "a", None)]
 
 
 def test_stale_row_description_after_alter_and_fix_works(pg_server: Server, tmp_path: Path) -> None:

@@ -5,11 +5,15 @@ Each run uses a fresh engine, because SQLAlchemy's compiled cache would carry on
 from __future__ import annotations
 
 import asyncio
+import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy.exc
+from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from lintdb.diagnostics import Applicability
@@ -42,8 +46,46 @@ async def _find(module: types.ModuleType, dsn: str, ids: list[int]) -> list[int]
         await engine.dispose()
 
 
+# The project's own `query()` wrapper the wrapper examples import (`from app.db import query`): `text()` on
+# the current connection, with `bind_expanding` names bound as expanding parameters.
+WRAPPERS = types.ModuleType("app.db")
+
+
+def _query(sql: str, *, bind_expanding: tuple[str, ...] = (), **params: Any) -> Any:
+    statement = text(sql).bindparams(*(bindparam(name, expanding=True) for name in bind_expanding))
+    return WRAPPERS.conn.execute(statement, params)
+
+
+WRAPPERS.query = _query  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def wrapper_module(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setitem(sys.modules, "app", types.ModuleType("app"))
+    monkeypatch.setitem(sys.modules, "app.db", WRAPPERS)
+    yield
+
+
+def _hidden_on_sqlite(module: types.ModuleType, ids: list[int]) -> list[int]:
+    engine = create_engine("sqlite://")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id int, hidden boolean DEFAULT false)")
+        conn.exec_driver_sql("INSERT INTO t (id) VALUES (1), (2), (3), (4), (5)")
+        WRAPPERS.conn = conn  # type: ignore[attr-defined]
+        module.hide(ids)
+        return [r[0] for r in conn.exec_driver_sql("SELECT id FROM t WHERE hidden ORDER BY id")]
+
+
 def test_every_invalid_example_is_proven() -> None:
-    assert len(INVALID_RUNS) == len(Rule.INVALID)
+    assert len(INVALID_RUNS) + 1 == len(Rule.INVALID)  # the last, through a wrapper, is proven on SQLite
+
+
+@pytest.mark.usefixtures("wrapper_module")
+def test_wrapper_in_list_fails_on_sqlite_and_expanding_works() -> None:
+    with pytest.raises(sqlalchemy.exc.OperationalError, match=r"near \"\?\": syntax error"):
+        _hidden_on_sqlite(load(Rule.INVALID[-1].source()), [1, 3])
+    assert _hidden_on_sqlite(load(Rule.VALID[4].source()), [1, 3]) == [1, 3]
+    assert _hidden_on_sqlite(load(Rule.VALID[4].source()), [3]) == [3]
 
 
 @pytest.mark.parametrize("index", range(len(INVALID_RUNS)))
