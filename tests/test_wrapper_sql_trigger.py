@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from lintdb.engine import FileSettings, lint_source
 
-SOURCE = '''from .db import query
+SOURCE = """from .db import query
 
 
 def rooms(ids):
     return query("SELECT token FROM rooms WHERE id IN :ids", ids=ids)
-'''
+"""
 
 
 def test_in_list_through_an_imported_wrapper_is_reported() -> None:

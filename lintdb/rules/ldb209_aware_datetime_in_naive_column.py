@@ -135,6 +135,11 @@ class AwareDatetimeInNaiveColumn(LintRule):
     (`datetime.now(timezone.utc)`, `datetime.now(UTC)`, `datetime.now(tz=...)`, directly, in a
     `lambda`, a `functools.partial` or a module function).
 
+    ## Default
+    Off by default: on the real-world ledger (issue 13) 3 of 3 findings were false positives, in a
+    psycopg2-only project (psycopg2 stores the aware value; only asyncpg raises). Select it with
+    `--select LDB209` in asyncpg projects.
+
     ## Why is this bad?
     The column is `TIMESTAMP WITHOUT TIME ZONE`, and asyncpg refuses to encode an aware datetime for
     it: the first insert raises `DataError: invalid input for query argument $1: datetime.datetime(...)
@@ -165,6 +170,7 @@ class AwareDatetimeInNaiveColumn(LintRule):
     """
 
     CODE = "LDB209"
+    DEFAULT_ENABLED = False
     NAME = "aware-datetime-in-naive-column"
     MESSAGE = f"{ERROR}: an aware default in a naive `DateTime` column"
     FIX_TITLE = "Use `DateTime(timezone=True)`"

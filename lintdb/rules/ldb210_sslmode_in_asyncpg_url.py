@@ -91,6 +91,11 @@ class SslmodeInAsyncpgUrl(LintRule):
     an f-string, the default of `os.environ.get`), and for `connect_args={"sslmode": ...}` on an engine
     whose URL uses asyncpg.
 
+    ## Default
+    Off by default: on the real-world ledger (issue 13) its only finding was a false positive (a test URL that
+    never connects), and a fix commit's `sslmode` built at run time was missed. Select it with
+    `--select LDB210`.
+
     ## Why is this bad?
     SQLAlchemy's asyncpg dialect passes the URL's query parameters to `asyncpg.connect()` as keyword
     arguments, and asyncpg has no `sslmode` keyword: the first connect raises
@@ -124,6 +129,7 @@ class SslmodeInAsyncpgUrl(LintRule):
     """
 
     CODE = "LDB210"
+    DEFAULT_ENABLED = False
     NAME = "sslmode-in-asyncpg-url"
     MESSAGE = f"{ERROR} at the first connect: asyncpg's keyword is `ssl`"
     FIX_TITLE = "Rename `sslmode` to `ssl`"

@@ -74,8 +74,9 @@ class NonTransactionalStatementInMigration(LintRule):
     with `postgresql_concurrently=True`, and SQL given to `op.execute` (or `op.get_bind().execute`)
     with `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX ... CONCURRENTLY`,
     `DETACH PARTITION ... CONCURRENTLY`, `VACUUM`, `CREATE DATABASE` or `DROP DATABASE`; and
-    `ALTER TYPE ... ADD VALUE 'v'` followed, in the same function, by SQL that uses `'v'`. It also
-    flags the `op.execute("COMMIT")` workaround.
+    `ALTER TYPE ... ADD VALUE 'v'` followed, in the same function, by SQL that uses `'v'` (another
+    `ADD VALUE` naming `'v'`, as its `AFTER` anchor or for a second type, is no use). It also flags the
+    `op.execute("COMMIT")` workaround, once: what follows it runs outside a transaction.
 
     ## Why is this bad?
     Alembic runs migrations inside a transaction, so on PostgreSQL these fail with
@@ -124,6 +125,7 @@ class NonTransactionalStatementInMigration(LintRule):
     MESSAGE = "`ActiveSqlTransaction`: this statement cannot run inside the migration's transaction block"
     FIX_TITLE = "Run it in `with op.get_context().autocommit_block():`"
     FIX_AVAILABILITY = "Sometimes"
+    _committed = False  # the function being checked ran `op.execute("COMMIT")` so far
 
     VALID = (
         Valid(
@@ -142,6 +144,13 @@ class NonTransactionalStatementInMigration(LintRule):
     op.execute("UPDATE ticket SET status = 'archived' WHERE id = 1")""")
         ),
         Valid(migration('    op.create_index("ix_ticket_title", "ticket", ["title"], postgresql_concurrently=False)')),
+        Valid(
+            migration("""\
+    op.execute("ALTER TYPE ticket_status ADD VALUE 'archived'")
+    op.execute("ALTER TYPE ticket_status ADD VALUE 'reopened' AFTER 'archived'")
+    op.execute("CREATE TYPE board_status AS ENUM ('open')")
+    op.execute("ALTER TYPE board_status ADD VALUE 'archived'")""")
+        ),
         Valid("""
             import sqlite3
 
@@ -226,12 +235,19 @@ class NonTransactionalStatementInMigration(LintRule):
     op.execute("UPDATE ticket SET note = ''")"""),
             positions=[(8, 5)],
         ),
+        Invalid(
+            migration("""\
+    op.execute("COMMIT")
+    op.create_index("ix_ticket_title", "ticket", ["title"], postgresql_concurrently=True)"""),
+            positions=[(6, 5)],
+        ),
     )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not isinstance(node.body, cst.IndentedBlock):
             return
         new_values: dict[str, tuple[cst.Call, Step]] = {}
+        self._committed = False
         for step in walk(node.body.body):
             if isinstance(step.statement, cst.With) and _autocommit(step.statement):
                 new_values.clear()  # the block commits what came before
@@ -240,7 +256,7 @@ class NonTransactionalStatementInMigration(LintRule):
             for call in calls_in(step.statement):
                 sql = execute_sql(self, call)
                 if sql is not None:
-                    for value, (added, added_step) in list(new_values.items()):
+                    for value, (added, added_step) in list(new_values.items()) if not _adds_values(sql) else ():
                         if f"'{value.replace(chr(39), chr(39) * 2)}'" in sql:
                             self._report_new_value(added, added_step, value)
                             del new_values[value]
@@ -263,6 +279,7 @@ class NonTransactionalStatementInMigration(LintRule):
                 continue
             what = _concurrently(raw.stmt)
             if what == COMMIT:
+                self._committed = True
                 self.report(
                     call,
                     '`op.execute("COMMIT")` ends Alembic\'s transaction behind its back: what follows autocommits '
@@ -277,6 +294,8 @@ class NonTransactionalStatementInMigration(LintRule):
                 new_values.setdefault(raw.stmt.newVal, (call, step))
 
     def _report_transaction_block(self, call: cst.Call, step: Step, what: str) -> None:
+        if self._committed:  # after `op.execute("COMMIT")` no transaction is open: reported there
+            return
         self.report(
             call,
             f"`ActiveSqlTransaction: {what} cannot run inside a transaction block`: Alembic runs the migration "
@@ -303,6 +322,14 @@ class NonTransactionalStatementInMigration(LintRule):
             leading_lines=leading_lines(statement),
         )
         return FixSpec((Replace(statement, block),), Applicability.UNSAFE, self.FIX_TITLE or "")
+
+
+def _adds_values(sql: str) -> bool:
+    """Whether every statement of ``sql`` is `ALTER TYPE ... ADD VALUE` (which names values without using them)."""
+    parsed = [raw.stmt for raw in statements(sql)]
+    return bool(parsed) and all(
+        isinstance(stmt, pglast.ast.AlterEnumStmt) and stmt.newVal and not stmt.oldVal for stmt in parsed
+    )
 
 
 def _strings(call: cst.Call) -> set[str]:

@@ -59,6 +59,7 @@ def upgrade():
         raise RuntimeError("failing after the statements")
 """
 COMMIT_CASE = 4
+COMMIT_THEN_CONCURRENTLY = 5  # no fix: reported once, at the COMMIT
 
 
 def _project(source: str, url: str, root: Path, env_py: str = ENV) -> Path:
@@ -78,7 +79,9 @@ def _first_message(source: str) -> str:
     return lint_source(source, settings)[0].message
 
 
-@pytest.mark.parametrize("index", [i for i in range(len(Rule.INVALID)) if i != COMMIT_CASE])
+@pytest.mark.parametrize(
+    "index", [i for i in range(len(Rule.INVALID)) if i not in (COMMIT_CASE, COMMIT_THEN_CONCURRENTLY)]
+)
 def test_statement_fails_in_transaction_and_fix_upgrades(index: int, pg_dsn: str, tmp_path: Path) -> None:
     case = Rule.INVALID[index]
     url = alembic_url(pg_dsn, ENV)
@@ -136,5 +139,14 @@ def test_autocommit_block_works_after_ldb301_fix(pg_dsn: str, tmp_path: Path) ->
     fixed = Rule.INVALID[0].fixed_source()
     assert fixed is not None
     result = alembic(_project(fixed, alembic_url(pg_dsn, env_py), tmp_path / "p", env_py), "upgrade", "head")
+    assert result.returncode == 0, result.stderr
+    assert public_tables_and_versions(pg_dsn)[1] == ["0002"]
+
+
+def test_concurrently_after_the_commit_workaround_runs_outside_a_transaction(pg_dsn: str, tmp_path: Path) -> None:
+    """Reported once, at the COMMIT: the CONCURRENTLY index after it does not fail (no transaction is open)."""
+    source = Rule.INVALID[COMMIT_THEN_CONCURRENTLY].source()
+    assert _first_message(source).startswith('`op.execute("COMMIT")`')
+    result = alembic(_project(source, alembic_url(pg_dsn, ENV), tmp_path), "upgrade", "head")
     assert result.returncode == 0, result.stderr
     assert public_tables_and_versions(pg_dsn)[1] == ["0002"]
