@@ -20,6 +20,7 @@ from lintdb.catalog import RULES_BY_CODE
 from lintdb.docs import DEFAULT_DOCS_URL
 from lintdb.engine import FileSettings
 from lintdb.options import RuleOptions
+from lintdb.output_formats import OUTPUT_FORMATS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,7 +28,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CONFIG_NAMES = (".lintdb.toml", "lintdb.toml", "pyproject.toml")
-OUTPUT_FORMATS = ("full", "concise", "json", "json-lines", "github", "gitlab", "sarif", "junit", "pylint")
 DEFAULT_EXCLUDE = (
     ".bzr",
     ".direnv",

@@ -146,3 +146,25 @@ def test_invalid_configuration_imports_neither_libcst_nor_pglast(tmp_path: Path)
     )
     assert run.returncode == 2 and "LDB999" in run.stderr
     assert " libcst" not in run.stderr and " pglast" not in run.stderr
+
+
+def _imported(args: list[str], cwd: Path) -> set[str]:
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "lintdb", *args], cwd=cwd, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    return {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_version_imports_only_the_argument_parser(tmp_path: Path) -> None:
+    imported = _imported(["--version"], tmp_path)
+    assert {m for m in imported if m.startswith("lintdb")} == {"lintdb", "lintdb.cli", "lintdb.output_formats"}
+    assert {"urllib.request", "http.client", "xml.sax.saxutils", "tomllib", "concurrent.futures"} & imported == set()
+
+
+def test_rule_imports_the_catalog_but_not_the_checking_machinery(tmp_path: Path) -> None:
+    imported = _imported(["rule", "LDB107"], tmp_path)
+    assert {"lintdb.catalog", "lintdb.docs", "lintdb.rule_command"} <= imported
+    heavy = {"lintdb.check_command", "lintdb.config", "lintdb.engine", "lintdb.output", "lintdb.runner"}
+    assert heavy & imported == set()
+    assert {"urllib.request", "http.client", "xml.sax.saxutils"} & imported == set()
