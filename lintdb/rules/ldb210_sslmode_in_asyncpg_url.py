@@ -176,7 +176,7 @@ class SslmodeInAsyncpgUrl(LintRule):
         ),
     )
 
-    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel | None = None) -> None:
+    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel) -> None:
         super().__init__(options, module, text, model)
         self._skipped: set[cst.CSTNode] = set()
         self._urls: list[SqlString] = []
