@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import types
@@ -34,6 +35,28 @@ def lintdb_fix(source: str, directory: Path, *, unsafe: bool = False, config: st
     ]
     subprocess.run(args, cwd=directory, capture_output=True, text=True, timeout=120)
     return path.read_text(encoding="utf-8")
+
+
+def lintdb_findings(source: str, directory: Path, code: str) -> list[dict[str, Any]]:
+    """Write ``source`` to `example.py`, run `lintdb check --select CODE --output-format json` on it, and
+    return the findings it prints."""
+    path = directory / "example.py"
+    path.write_text(source, encoding="utf-8")
+    args = [
+        sys.executable,
+        "-m",
+        "lintdb",
+        "check",
+        "--no-cache",
+        "--select",
+        code,
+        "--output-format",
+        "json",
+        str(path),
+    ]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    findings: list[dict[str, Any]] = json.loads(result.stdout)
+    return findings
 
 
 def load(source: str) -> types.ModuleType:
