@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from lintdb.cst_helpers import call_arg, dotted, unwrap_await
+
+if TYPE_CHECKING:
+    from lintdb.model import SemanticModel
 
 ASYNC_SESSION = frozenset({"sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.ext.asyncio.session.AsyncSession"})
 ASYNC_SESSIONMAKER = frozenset(
@@ -200,3 +204,10 @@ class Sessions:
             else:
                 others.append((name, value))
         return others
+
+
+def coroutine_sessions(function: cst.FunctionDef, model: SemanticModel) -> Sessions | None:
+    """The sessions of an `async def` (its parameters bound; statements to come), None for a plain `def`."""
+    if function.asynchronous is None:
+        return None
+    return Sessions(SessionFinder(model.module, model.qualified_names, model.value_of), function)

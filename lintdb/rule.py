@@ -116,22 +116,13 @@ class LintRule(cst.BatchableCSTVisitor):
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
-    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel | None = None) -> None:
+    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel) -> None:
         super().__init__()
         self.options = options
         self.module = module
         self.text = text  # the file's text: `module.code` would regenerate it with a walk of the whole tree
+        self.model = model  # the file's semantic model, shared with the other rules
         self.reports: list[Report] = []
-        self._model = model
-
-    @property
-    def model(self) -> SemanticModel:
-        """The file's semantic model, shared with the other rules (the engine hands it over)."""
-        if self._model is None:
-            from lintdb.model import SemanticModel
-
-            self._model = SemanticModel(self.module, self.options)
-        return self._model
 
     def report(
         self,
@@ -148,10 +139,6 @@ class LintRule(cst.BatchableCSTVisitor):
         """The qualified names an expression may stand for (`pg.connect` -> `asyncpg.connect` after
         `import asyncpg as pg`): the model's import map."""
         return self.model.qualified_names(node)
-
-    def assigned_value(self, name: cst.Name) -> cst.BaseExpression | None:
-        """The value ``name`` holds where it is used (one assignment in the function or module), else None."""
-        return self.model.value_of(name)
 
     @classmethod
     def url(cls) -> str:

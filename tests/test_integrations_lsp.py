@@ -3,40 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 from lsprotocol import types as lsp
-from pygls.lsp.client import LanguageClient
 
+from tests.lsp_client import lintdb_server
 from tests.test_cli import BAD, FIXED
 
 UNSAFE = 'async def find(con):\n    return await con.fetch("SELECT id FROM t WHERE id IN ($1)", [1, 2])\n'
 
 
 async def _session(tmp_path: Path) -> None:
-    client = LanguageClient("lintdb-test", "1")
-    published: asyncio.Queue[lsp.PublishDiagnosticsParams] = asyncio.Queue()
-
-    @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    def on_diagnostics(params: lsp.PublishDiagnosticsParams) -> None:
-        published.put_nowait(params)
-
-    await client.start_io(sys.executable, "-m", "lintdb", "server")
-    try:
-        await client.initialize_async(
-            lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), root_uri=tmp_path.as_uri())
-        )
-        client.initialized(lsp.InitializedParams())
-        uri = (tmp_path / "bad.py").as_uri()
-        client.text_document_did_open(
-            lsp.DidOpenTextDocumentParams(
-                lsp.TextDocumentItem(
-                    uri=uri, language_id="python", version=1, text=BAD + UNSAFE.replace("find", "find2")
-                )
-            )
-        )
-        first = await asyncio.wait_for(published.get(), 30)
+    async with lintdb_server(tmp_path) as editor:
+        client = editor.client
+        uri = editor.open(tmp_path / "bad.py", BAD + UNSAFE.replace("find", "find2"))
+        first = await editor.next_diagnostics()
         assert (first.uri, first.version) == (uri, 1)
         assert [(d.code, d.range.start.line, d.range.start.character, d.source) for d in first.diagnostics] == [
             ("LDB103", 1, 54, "lintdb"),
@@ -83,7 +64,7 @@ async def _session(tmp_path: Path) -> None:
                 [lsp.TextDocumentContentChangeWholeDocument(text=FIXED)],
             )
         )
-        second = await asyncio.wait_for(published.get(), 30)
+        second = await editor.next_diagnostics()
         assert (second.version, list(second.diagnostics)) == (2, [])
 
         client.text_document_did_change(
@@ -92,14 +73,10 @@ async def _session(tmp_path: Path) -> None:
                 [lsp.TextDocumentContentChangeWholeDocument(text="def f(:\n    pass\n")],
             )
         )
-        third = await asyncio.wait_for(published.get(), 30)
+        third = await editor.next_diagnostics()
         assert [
             (d.code, d.severity, d.range.start.line, d.range.start.character, d.message) for d in third.diagnostics
         ] == [("invalid-syntax", lsp.DiagnosticSeverity.Error, 0, 6, "Invalid syntax")]
-    finally:
-        await asyncio.wait_for(client.shutdown_async(None), 10)
-        client.exit(None)
-        await asyncio.wait_for(client.stop(), 10)
 
 
 def test_language_server_session(tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from lintdb.rules.ldb207_async_session_expire_on_commit import (
@@ -15,37 +13,19 @@ from tests.test_integrations_api_flake8 import flake8
 HELPER = Rule.INVALID[2].source()  # a session from the caller: its factory is not visible
 
 
-def lintdb_check(cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lintdb",
-            "check",
-            "--no-cache",
-            "--select",
-            "LDB207",
-            "--output-format",
-            "concise",
-            ".",
-        ],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+CHECK = ("check", "--no-cache", "--select", "LDB207", "--output-format", "concise", ".")
 
 
-def test_option_from_pyproject(tmp_path: Path) -> None:
+def test_option_from_pyproject(lintdb, tmp_path: Path) -> None:
     write(tmp_path, "helper.py", HELPER)
-    flagged = lintdb_check(tmp_path)
+    flagged = lintdb(*CHECK)
     assert flagged.returncode == 1 and "helper.py:23:12: LDB207 `MissingGreenlet" in flagged.stdout
     write(tmp_path, "pyproject.toml", "[tool.lintdb]\nasync-session-expire-on-commit = false\n")
-    assert lintdb_check(tmp_path).returncode == 0
+    assert lintdb(*CHECK).returncode == 0
     write(tmp_path, "pyproject.toml", "[tool.lintdb.lint]\nasync-session-expire-on-commit = false\n")
-    assert lintdb_check(tmp_path).returncode == 0
+    assert lintdb(*CHECK).returncode == 0
     write(tmp_path, "pyproject.toml", '[tool.lintdb]\nasync-session-expire-on-commit = "no"\n')
-    invalid = lintdb_check(tmp_path)
+    invalid = lintdb(*CHECK)
     assert invalid.returncode == 2 and "`async-session-expire-on-commit` must be true or false" in invalid.stderr
 
 

@@ -4,12 +4,9 @@ reports it at the last token in every front end instead of failing with an inter
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
-from lsprotocol import types as lsp
-from pygls.lsp.client import LanguageClient
-
+from tests.lsp_client import lintdb_server
 from tests.test_cli import write
 from tests.test_integrations_api_flake8 import flake8
 
@@ -31,29 +28,10 @@ def test_flake8_reports_it(tmp_path: Path) -> None:
 
 
 async def _published(tmp_path: Path) -> list[tuple[object, int, int, str]]:
-    client = LanguageClient("lintdb-test", "1")
-    published: asyncio.Queue[lsp.PublishDiagnosticsParams] = asyncio.Queue()
-
-    @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    def on_diagnostics(params: lsp.PublishDiagnosticsParams) -> None:
-        published.put_nowait(params)
-
-    await client.start_io(sys.executable, "-m", "lintdb", "server")
-    try:
-        await client.initialize_async(
-            lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), root_uri=tmp_path.as_uri())
-        )
-        client.initialized(lsp.InitializedParams())
-        uri = (tmp_path / "early.py").as_uri()
-        client.text_document_did_open(
-            lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=EARLY))
-        )
-        first = await asyncio.wait_for(published.get(), 30)
+    async with lintdb_server(tmp_path) as editor:
+        editor.open(tmp_path / "early.py", EARLY)
+        first = await editor.next_diagnostics()
         return [(d.code, d.range.start.line, d.range.start.character, d.message) for d in first.diagnostics]
-    finally:
-        await asyncio.wait_for(client.shutdown_async(None), 10)
-        client.exit(None)
-        await asyncio.wait_for(client.stop(), 10)
 
 
 def test_editor_shows_it(tmp_path: Path) -> None:

@@ -23,14 +23,20 @@ from lintdb.model.values import Values
 
 ASYNCPG_CONNECT = frozenset({"asyncpg.connect", "asyncpg.connection.connect"})
 ASYNCPG_CREATE_POOL = frozenset({"asyncpg.create_pool", "asyncpg.pool.create_pool"})
+# the engine factories whose first argument is the database URL
+URL_ENGINE_FACTORIES = frozenset(
+    {
+        "sqlalchemy.create_engine",
+        "sqlalchemy.engine.create_engine",
+        "sqlalchemy.engine.create.create_engine",
+        "sqlalchemy.ext.asyncio.create_async_engine",
+        "sqlalchemy.ext.asyncio.engine.create_async_engine",
+    }
+)
 ENGINE_FACTORIES = {
-    "sqlalchemy.create_engine": "sa-engine",
-    "sqlalchemy.engine.create_engine": "sa-engine",
-    "sqlalchemy.engine.create.create_engine": "sa-engine",
+    **{name: "sa-async-engine" if "asyncio" in name else "sa-engine" for name in URL_ENGINE_FACTORIES},
     "sqlalchemy.engine_from_config": "sa-engine",
     "sqlalchemy.engine.engine_from_config": "sa-engine",
-    "sqlalchemy.ext.asyncio.create_async_engine": "sa-async-engine",
-    "sqlalchemy.ext.asyncio.engine.create_async_engine": "sa-async-engine",
     "sqlalchemy.ext.asyncio.async_engine_from_config": "sa-async-engine",
     "sqlalchemy.ext.asyncio.engine.async_engine_from_config": "sa-async-engine",
 }

@@ -7,17 +7,9 @@ import libcst as cst
 from lintdb.cst_helpers import call_arg
 from lintdb.dsn import url_query
 from lintdb.model import SemanticModel
+from lintdb.model.handles import URL_ENGINE_FACTORIES
 from lintdb.rule import Invalid, LintRule, Valid
 
-ENGINE_FACTORIES = frozenset(
-    {
-        "sqlalchemy.create_engine",
-        "sqlalchemy.engine.create_engine",
-        "sqlalchemy.engine.create.create_engine",
-        "sqlalchemy.ext.asyncio.create_async_engine",
-        "sqlalchemy.ext.asyncio.engine.create_async_engine",
-    }
-)
 OPTION = "async_fallback"
 
 _EXAMPLE = """
@@ -98,7 +90,7 @@ class AsyncFallback(LintRule):
     )
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not self.qualified(node.func) & ENGINE_FACTORIES:
+        if not self.qualified(node.func) & URL_ENGINE_FACTORIES:
             return
         url_arg = call_arg(node, 0, "url")
         url = self.model.text_of(url_arg.value) if url_arg else None

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from lintdb.async_sessions import Session, SessionFinder, Sessions
+from lintdb.async_sessions import Session, Sessions, coroutine_sessions
 from lintdb.cst_helpers import dotted, unwrap_await
 from lintdb.diagnostics import Applicability
 from lintdb.flow import walk
-from lintdb.model import SemanticModel
-from lintdb.options import RuleOptions
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 
 ERROR = "`MissingGreenlet: greenlet_spawn has not been called; can't call await_() here`"
@@ -277,16 +275,10 @@ async def create_user(name: str) -> str:
         ),
     )
 
-    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel | None = None) -> None:
-        super().__init__(options, module, text, model)
-        self._finder: SessionFinder | None = None
-
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.asynchronous is None:
-            return
-        if self._finder is None:
-            self._finder = SessionFinder(self.module, self.model.qualified_names, self.model.value_of)
-        _Coroutine(self, self._finder, node).run()
+        sessions = coroutine_sessions(node, self.model)
+        if sessions is not None:
+            _Coroutine(self, sessions, node).run()
 
     def expires(self, session: Session) -> bool:
         """Whether a commit expires this session's objects (unknown factories: the option)."""
@@ -339,10 +331,10 @@ def _header(statement: cst.BaseStatement) -> list[cst.CSTNode]:
 class _Coroutine:
     """One coroutine's sessions, the objects they hold, and the objects a commit expired."""
 
-    def __init__(self, rule: AsyncSessionExpireOnCommit, finder: SessionFinder, function: cst.FunctionDef) -> None:
+    def __init__(self, rule: AsyncSessionExpireOnCommit, sessions: Sessions, function: cst.FunctionDef) -> None:
         self.rule = rule
         self.function = function
-        self.scope = Sessions(finder, function)
+        self.scope = sessions
         self.sessions = self.scope.bound
         self.objects: dict[str, str] = {}  # object -> its session
         # object -> (its session's name, the commit, the session)

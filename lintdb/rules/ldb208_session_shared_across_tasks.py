@@ -7,12 +7,10 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from lintdb.async_sessions import SessionFinder, Sessions
+from lintdb.async_sessions import Sessions, coroutine_sessions
 from lintdb.cst_helpers import dotted, statements
 from lintdb.flow import all_calls, calls_in, suites, walk
-from lintdb.model import SemanticModel
 from lintdb.model.handles import ASYNCPG_CONNECTIONS
-from lintdb.options import RuleOptions
 from lintdb.rule import Invalid, LintRule, Valid
 
 GATHER = frozenset({"asyncio.gather", "asyncio.tasks.gather"})
@@ -215,16 +213,10 @@ class SessionSharedAcrossTasks(LintRule):
         Invalid(session_example(_TASKS), positions=[(14, 14)]),
     )
 
-    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel | None = None) -> None:
-        super().__init__(options, module, text, model)
-        self._finder: SessionFinder | None = None
-
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.asynchronous is None:
+        sessions = coroutine_sessions(node, self.model)
+        if sessions is None:
             return
-        if self._finder is None:
-            self._finder = SessionFinder(self.module, self.model.qualified_names, self.model.value_of)
-        sessions = Sessions(self._finder, node)
         loose_tasks: list[tuple[cst.Call, int]] = []
         for step in walk(statements(node.body)):
             statement = step.statement

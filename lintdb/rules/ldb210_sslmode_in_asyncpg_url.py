@@ -9,6 +9,7 @@ import libcst as cst
 from lintdb.cst_helpers import call_arg, string_value
 from lintdb.diagnostics import Applicability
 from lintdb.model import SemanticModel
+from lintdb.model.handles import URL_ENGINE_FACTORIES
 from lintdb.options import RuleOptions
 from lintdb.rule import FixSpec, Invalid, LintRule, Span, TextEdit, Valid
 from lintdb.sqltext import HOLE, SqlString, sql_string
@@ -18,15 +19,6 @@ SSLMODE = "sslmode"
 MODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
 # libpq's other TLS parameters: asyncpg has no keyword for them (an `ssl.SSLContext` does their job)
 OTHER_TLS = ("sslrootcert", "sslcert", "sslkey", "sslcrl", "sslpassword", "sslcompression", "sslsni")
-ENGINE_FACTORIES = frozenset(
-    {
-        "sqlalchemy.create_engine",
-        "sqlalchemy.engine.create_engine",
-        "sqlalchemy.engine.create.create_engine",
-        "sqlalchemy.ext.asyncio.create_async_engine",
-        "sqlalchemy.ext.asyncio.engine.create_async_engine",
-    }
-)
 ASYNCPG_URL = re.compile(r"^\s*[\w.]*\+asyncpg://", re.IGNORECASE)
 ERROR = "`TypeError: connect() got an unexpected keyword argument 'sslmode'`"
 
@@ -190,7 +182,7 @@ class SslmodeInAsyncpgUrl(LintRule):
         ),
     )
 
-    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel | None = None) -> None:
+    def __init__(self, options: RuleOptions, module: cst.Module, text: str, model: SemanticModel) -> None:
         super().__init__(options, module, text, model)
         self._skipped: set[cst.CSTNode] = set()
         self._urls: list[SqlString] = []
@@ -224,7 +216,7 @@ class SslmodeInAsyncpgUrl(LintRule):
             self._urls.append(parts)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not self.qualified(node.func) & ENGINE_FACTORIES:
+        if not self.qualified(node.func) & URL_ENGINE_FACTORIES:
             return
         connect_args = call_arg(node, None, "connect_args")
         url_arg = call_arg(node, 0, "url")

@@ -58,6 +58,54 @@ def ticket_migration(status: str = 'sa.Enum("open", "closed", name="ticket_statu
     return _MIGRATION.format(status=status, after_drop=after_drop)
 
 
+_PRIORITY = """
+import enum
+
+from alembic import op as migrate
+from sqlalchemy import Column, Enum, Integer
+
+
+class Priority(enum.Enum):
+    low = 1
+    high = 2
+
+
+def upgrade():
+    migrate.create_table("ticket", Column("id", Integer, primary_key=True), Column("priority", Enum(Priority)))
+
+
+def downgrade():
+    migrate.drop_table("ticket")
+{after_drop}"""
+
+
+def priority_migration(after_drop: str = "") -> str:
+    """An enum type named after a Python `enum.Enum` class, `op` imported under another name."""
+    return _PRIORITY.format(after_drop=after_drop)
+
+
+_SEVERITY = """
+import sqlalchemy as sa
+from alembic import op
+
+severity = sa.Enum("minor", "major", name="severity")
+
+
+def upgrade():
+    severity.create(op.get_bind())
+    op.add_column("ticket", sa.Column("severity", severity, nullable=True))
+
+
+def downgrade():
+    op.drop_column("ticket", "severity")
+{after_drop}"""
+
+
+def severity_migration(after_drop: str = "") -> str:
+    """A module-level enum created explicitly and used by an added column."""
+    return _SEVERITY.format(after_drop=after_drop)
+
+
 def dropped_types(sql: str) -> set[str]:
     """The type names `DROP TYPE` statements drop (unqualified)."""
     found = set()
@@ -210,81 +258,15 @@ class EnumTypeNotDropped(LintRule):
             applicability=Applicability.SAFE,
         ),
         Invalid(
-            """
-            import enum
-
-            from alembic import op as migrate
-            from sqlalchemy import Column, Enum, Integer
-
-
-            class Priority(enum.Enum):
-                low = 1
-                high = 2
-
-
-            def upgrade():
-                migrate.create_table("ticket", Column("id", Integer, primary_key=True), Column("priority", Enum(Priority)))
-
-
-            def downgrade():
-                migrate.drop_table("ticket")
-            """,
+            priority_migration(),
             positions=[(13, 96)],
-            fixed="""
-            import enum
-
-            from alembic import op as migrate
-            from sqlalchemy import Column, Enum, Integer
-
-
-            class Priority(enum.Enum):
-                low = 1
-                high = 2
-
-
-            def upgrade():
-                migrate.create_table("ticket", Column("id", Integer, primary_key=True), Column("priority", Enum(Priority)))
-
-
-            def downgrade():
-                migrate.drop_table("ticket")
-                Enum(name="priority").drop(migrate.get_bind(), checkfirst=True)
-            """,
+            fixed=priority_migration('    Enum(name="priority").drop(migrate.get_bind(), checkfirst=True)\n'),
             applicability=Applicability.SAFE,
         ),
         Invalid(
-            """
-            import sqlalchemy as sa
-            from alembic import op
-
-            severity = sa.Enum("minor", "major", name="severity")
-
-
-            def upgrade():
-                severity.create(op.get_bind())
-                op.add_column("ticket", sa.Column("severity", severity, nullable=True))
-
-
-            def downgrade():
-                op.drop_column("ticket", "severity")
-            """,
+            severity_migration(),
             positions=[(8, 5)],
-            fixed="""
-            import sqlalchemy as sa
-            from alembic import op
-
-            severity = sa.Enum("minor", "major", name="severity")
-
-
-            def upgrade():
-                severity.create(op.get_bind())
-                op.add_column("ticket", sa.Column("severity", severity, nullable=True))
-
-
-            def downgrade():
-                op.drop_column("ticket", "severity")
-                severity.drop(op.get_bind(), checkfirst=True)
-            """,
+            fixed=severity_migration("    severity.drop(op.get_bind(), checkfirst=True)\n"),
             applicability=Applicability.SAFE,
         ),
     )

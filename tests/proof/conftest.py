@@ -12,7 +12,8 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -83,21 +84,21 @@ def _run(command: list[str], what: str) -> None:
         unavailable(f"{what} failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[Server]:
-    """One server for the test session: `LINTDB_TEST_DSN`, or a throwaway cluster dropped at the end."""
-    given = os.environ.get("LINTDB_TEST_DSN")
-    if given:
-        yield Server(given, urlsplit(given).port or 5432)
-        return
+@contextmanager
+def throwaway_cluster(name: str, prepare: Callable[[Path], str] | None = None) -> Iterator[Server]:
+    """Start a PostgreSQL cluster in a fresh temporary directory and stop and delete it at the end.
+    ``prepare(root)`` may write files into the directory first and returns settings added to the server's
+    (`-c name=value ...`)."""
     bindir = _bindir()
     if bindir is None:
         unavailable("no PostgreSQL server binaries (pg_config --bindir, or initdb on PATH); set LINTDB_TEST_DSN")
     assert bindir is not None
     prefix, uid = _as_server_user()
-    root = Path(tempfile.mkdtemp(prefix="lintdb-pg-"))
+    root = Path(tempfile.mkdtemp(prefix=f"lintdb-{name}-"))
+    extra = prepare(root) if prepare is not None else ""
     if uid is not None:
-        os.chown(root, uid, -1)
+        for path in (root, *root.iterdir()):
+            os.chown(path, uid, -1)
     data, port = root / "data", _free_port()
     _run(
         [*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"],
@@ -105,7 +106,7 @@ def pg_server() -> Iterator[Server]:
     )
     options = (
         f"-k {root} -c listen_addresses=127.0.0.1 -p {port} "
-        "-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+        f"-c fsync=off -c full_page_writes=off -c synchronous_commit=off {extra}"
     )
     _run(
         [
@@ -131,6 +132,17 @@ def pg_server() -> Iterator[Server]:
             timeout=60,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Server]:
+    """One server for the test session: `LINTDB_TEST_DSN`, or a throwaway cluster dropped at the end."""
+    given = os.environ.get("LINTDB_TEST_DSN")
+    if given:
+        yield Server(given, urlsplit(given).port or 5432)
+        return
+    with throwaway_cluster("pg") as server:
+        yield server
 
 
 def admin(server: Server, statement: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import types
@@ -13,6 +14,12 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def _lintdb_check(path: Path, *args: str, cwd: Path | None = None) -> str:
+    """Run `lintdb check --no-cache ARGS PATH` and return what it prints."""
+    command = [sys.executable, "-m", "lintdb", "check", "--no-cache", *args, str(path)]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120).stdout
+
+
 def lintdb_fix(source: str, directory: Path, *, unsafe: bool = False, config: str = "") -> str:
     """Write ``source`` to a file, run `lintdb check --fix` on it, and return the fixed text."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -20,20 +27,17 @@ def lintdb_fix(source: str, directory: Path, *, unsafe: bool = False, config: st
     path.write_text(source, encoding="utf-8")
     if config:
         (directory / "lintdb.toml").write_text(config, encoding="utf-8")
-    args = [
-        sys.executable,
-        "-m",
-        "lintdb",
-        "check",
-        "--no-cache",
-        "--select",
-        "ALL",
-        "--fix",
-        *(["--unsafe-fixes"] if unsafe else []),
-        str(path),
-    ]
-    subprocess.run(args, cwd=directory, capture_output=True, text=True, timeout=120)
+    _lintdb_check(path, "--select", "ALL", "--fix", *(["--unsafe-fixes"] if unsafe else []), cwd=directory)
     return path.read_text(encoding="utf-8")
+
+
+def lintdb_findings(source: str, directory: Path, code: str) -> list[dict[str, Any]]:
+    """Write ``source`` to `example.py`, run `lintdb check --select CODE --output-format json` on it, and
+    return the findings it prints."""
+    path = directory / "example.py"
+    path.write_text(source, encoding="utf-8")
+    findings: list[dict[str, Any]] = json.loads(_lintdb_check(path, "--select", code, "--output-format", "json"))
+    return findings
 
 
 def load(source: str) -> types.ModuleType:

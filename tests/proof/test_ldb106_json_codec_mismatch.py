@@ -5,9 +5,6 @@ connection returns str and rejects dict arguments; with json codecs in `init=` b
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from lintdb.rules.ldb106_json_codec_mismatch import JsonCodecMismatch as Rule
-from tests.proof.support import asyncpg_dsn, load
+from tests.proof.support import asyncpg_dsn, lintdb_findings, load
 
 DOC = {"k": 1}
 
@@ -48,26 +45,7 @@ async def _plain(source: str, dsn: str) -> Any:
 
 def _display_only_fix(source: str, tmp_path: Path) -> str:
     """Apply the edits of lintdb's display-only fix as shown in its JSON output."""
-    path = tmp_path / "example.py"
-    path.write_text(source)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lintdb",
-            "check",
-            "--no-cache",
-            "--select",
-            "LDB106",
-            "--output-format",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    (finding,) = json.loads(result.stdout)
+    (finding,) = lintdb_findings(source, tmp_path, "LDB106")
     assert finding["fix"]["applicability"] == "displayonly"
     lines = source.splitlines(keepends=True)
     for edit in finding["fix"]["edits"]:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import json
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError as Rule
-from tests.proof.support import in_session, load
+from tests.proof.support import in_session, lintdb_findings, load
 
 SINCE = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
 SETUP = (
@@ -44,26 +41,7 @@ async def _with_session(dsn: str, body: Callable[[AsyncSession], Awaitable[Any]]
 
 
 def _reported(source: str, tmp_path: Path) -> list[str]:
-    path = tmp_path / "example.py"
-    path.write_text(source, encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lintdb",
-            "check",
-            "--no-cache",
-            "--select",
-            "LDB107",
-            "--output-format",
-            "json",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return [d["message"] for d in json.loads(result.stdout)]
+    return [d["message"] for d in lintdb_findings(source, tmp_path, "LDB107")]
 
 
 def _server_error(index: int, dsn: str) -> BaseException:

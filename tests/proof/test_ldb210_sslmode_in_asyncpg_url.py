@@ -6,10 +6,6 @@ fix is display-only. The near-misses connect."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
-import tempfile
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,43 +14,26 @@ import pytest
 from sqlalchemy import text
 
 from lintdb.rules.ldb210_sslmode_in_asyncpg_url import SslmodeInAsyncpgUrl as Rule
-from tests.proof.conftest import Server, _as_server_user, _bindir, _free_port, _run, unavailable
+from tests.proof.conftest import Server, _run, throwaway_cluster
 from tests.proof.support import lintdb_fix, load
 
 SSL_IN_USE = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 
 
-@pytest.fixture(scope="module")
-def tls_server() -> Iterator[Server]:
-    """A throwaway PostgreSQL with TLS on (a self-signed certificate), for `ssl=require` to succeed."""
-    bindir = _bindir()
-    if bindir is None:
-        unavailable("no PostgreSQL server binaries")
-    assert bindir is not None
-    prefix, uid = _as_server_user()
-    root = Path(tempfile.mkdtemp(prefix="lintdb-tls-"))
+def _self_signed(root: Path) -> str:
+    """Write a self-signed certificate and its key into ``root``; the settings that turn TLS on with them."""
     key, cert = root / "server.key", root / "server.crt"
     openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
     _run([*openssl, "-keyout", str(key), "-out", str(cert)], "openssl req")
     key.chmod(0o600)
-    if uid is not None:
-        for path in (root, key, cert):
-            os.chown(path, uid, -1)
-    data, port = root / "data", _free_port()
-    _run([*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"], "initdb")
-    options = (
-        f"-k {root} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off "
-        f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
-    )
-    _run(
-        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o", options, "start"],
-        "pg_ctl",
-    )
-    try:
-        yield Server(f"postgresql://postgres@127.0.0.1:{port}/postgres", port)
-    finally:
-        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
+    return f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
+
+
+@pytest.fixture(scope="module")
+def tls_server() -> Iterator[Server]:
+    """A throwaway PostgreSQL with TLS on (a self-signed certificate), for `ssl=require` to succeed."""
+    with throwaway_cluster("tls", _self_signed) as server:
+        yield server
 
 
 def _on(source: str, server: Server) -> types.ModuleType:
