@@ -80,3 +80,13 @@ def test_declared_drivers_name_their_databases(tmp_path: Path) -> None:
     context = project_context(tmp_path / "app.py")
     assert context.dialects == ("sqlite", "postgresql") and not context.sqlite_only
     assert project_context(tmp_path / "app.py", RuleOptions(alembic_dialects=("sqlite",))).sqlite_only
+
+
+def test_dependencies_above_a_migrations_alembic_ini(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\ndependencies = ["psycopg2-binary"]\n')
+    migrations = tmp_path / "app" / "migrations"
+    (migrations / "versions").mkdir(parents=True)
+    (migrations / "alembic.ini").write_text("[alembic]\n", encoding="utf-8")
+    context = project_context(migrations / "versions" / "0001_x.py")
+    assert context.root == migrations and context.dialects == ("postgresql",)

@@ -160,13 +160,27 @@ def _context(root: Path | None) -> ProjectContext:
         dialects = tuple(d for d in DIALECTS if url.startswith(d))
     if env is not None:
         dialects = tuple(dict.fromkeys((*dialects, *env.dialects)))
-    dependencies = declared_dependencies(root)
+    dependencies = declared_dependencies(_declaring_root(root))
     # Declared drivers name the databases the project runs on (an aiosqlite test setup beside asyncpg: both).
     if "aiosqlite" in dependencies and "sqlite" not in dialects:
         dialects = (*dialects, "sqlite")
     if any(declares(dependencies, d) for d in POSTGRESQL_DRIVERS) and "postgresql" not in dialects:
         dialects = (*dialects, "postgresql")
     return ProjectContext(root, dependencies, url, env, dialects)
+
+
+DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py")
+
+
+def _declaring_root(root: Path) -> Path:
+    """Where the project's dependencies are declared: ``root`` or the nearest directory above it with a
+    declaration, up to the repository's top (Flask-Migrate keeps alembic.ini in `app/migrations/`)."""
+    for directory in (root, *root.parents):
+        if any((directory / name).is_file() for name in DECLARATIONS) or any(directory.glob("requirements*.txt")):
+            return directory
+        if (directory / ".git").exists():
+            break
+    return root
 
 
 @lru_cache(maxsize=256)

@@ -136,11 +136,6 @@ class EnumTypeNotDropped(LintRule):
     name="x")` or `postgresql.ENUM(...)` column in `op.create_table`, or `ENUM(...).create(bind)`)
     and whose `downgrade()` drops the table or column but never the type.
 
-    ## Default
-    Off by default: on the real-world ledger (issue 13) 26 of 78 findings were false positives, all in a
-    SQLite-only project whose dialect was not recognised (SQLite has no enum types). Select it with
-    `--select LDB305`, and set `alembic-dialects` when your migrations do not run on PostgreSQL.
-
     ## Why is this bad?
     `create_table` creates the enum type along with the table, but `drop_table` drops only the
     table. After a downgrade the type is still there, and the next `alembic upgrade` fails with
@@ -188,7 +183,6 @@ class EnumTypeNotDropped(LintRule):
     """
 
     CODE = "LDB305"
-    DEFAULT_ENABLED = False
     NAME = "enum-type-not-dropped"
     MESSAGE = "`DuplicateObject`: the downgrade keeps the enum type, so the next upgrade cannot create it"
     FIX_TITLE = "Drop the enum type in `downgrade()`"
