@@ -38,4 +38,7 @@ def test_a_text_with_no_candidate_is_never_parsed() -> None:
 
 
 def test_a_rule_needing_a_second_word_is_no_candidate_without_it() -> None:
-    assert candidate_codes(CACHE.replace("postgresql+asyncpg", "postgresql"), ALL) == []
+    # LDB202 needs asyncpg, or `connect_args` (only asyncpg takes `statement_cache_size` there)
+    no_driver = 'options = {"statement_cache_size": 0}\nengine = create_async_engine("postgresql://h/db")\n'
+    assert candidate_codes(no_driver, ALL) == []
+    assert candidate_codes(CACHE.replace("postgresql+asyncpg", "postgresql"), ALL) == ["LDB202"]
