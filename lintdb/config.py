@@ -51,21 +51,6 @@ DEFAULT_EXCLUDE = (
     "node_modules",
     "venv",
 )
-_LIST_KEYS = {
-    "select",
-    "extend-select",
-    "ignore",
-    "extend-ignore",
-    "fixable",
-    "unfixable",
-    "extend-fixable",
-    "extend-safe-fixes",
-    "extend-unsafe-fixes",
-    "exclude",
-    "extend-exclude",
-    "pgbouncer-hosts",
-    "alembic-dialects",
-}
 _SELECTOR_KEYS = {
     "select",
     "extend-select",
@@ -77,6 +62,7 @@ _SELECTOR_KEYS = {
     "extend-safe-fixes",
     "extend-unsafe-fixes",
 }
+_LIST_KEYS = _SELECTOR_KEYS | {"exclude", "extend-exclude", "pgbouncer-hosts", "alembic-dialects"}
 _BOOL_KEYS = {
     "respect-gitignore",
     "force-exclude",
