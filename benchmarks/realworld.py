@@ -1,6 +1,7 @@
 """Re-run the real-world ledger (tests/realworld/ledger/*.toml) and print precision and recall per rule.
 
-    python benchmarks/realworld.py [--cache /work/.mirror] [--ledger DIR] [--draft owner/name]
+    python benchmarks/realworld.py [--cache /work/.mirror] [--ledger DIR] [--only owner/name ...] [--prune]
+    python benchmarks/realworld.py --draft owner/name
 
 Each ledger file names a public repository, the commit that was checked, and our verdict on every finding
 lintdb reported there, every missed bug, every file the prefilter let through without a finding, and
@@ -11,7 +12,9 @@ into a temporary directory and checked with `lintdb check --select ALL --no-cach
 as a user would run it. Entries that no longer match what lintdb reports are printed as stale; the exit
 code is 1 when there are any.
 
-``--draft owner/name`` prints a ledger skeleton for a snapshot's newest commit (verdicts left as TODO).
+``--only`` re-runs just the named repositories. ``--prune`` deletes the ``[[candidate]]`` entries that have
+gone stale (the prefilter no longer lets the file through, or the file has findings now) from the ledger
+files, as happens when a trigger gets narrower. ``--draft owner/name`` prints a ledger skeleton for a snapshot's newest commit (verdicts left as TODO).
 """
 
 from __future__ import annotations
@@ -303,11 +306,15 @@ class Tally:
 
 @dataclass
 class Outcome:
+    """What one run found, over every repository: tallies per rule, listed entries, stale entries, and the
+    stale ``[[candidate]]`` paths per repository (what ``--prune`` deletes)."""
+
     tallies: dict[str, Tally] = field(default_factory=dict)
     stale: list[str] = field(default_factory=list)
     lists: dict[str, list[str]] = field(default_factory=lambda: {"false-positive": [], "missed": []})
     files: int = 0
     checked: int = 0
+    prunable: dict[str, set[str]] = field(default_factory=dict)
 
     def tally(self, code: str) -> Tally:
         return self.tallies.setdefault(code, Tally())
@@ -371,6 +378,9 @@ def compare(
             outcome.stale.append(f"{name} {path}: a [[candidate]] the prefilter no longer lets through")
         elif path in with_findings:
             outcome.stale.append(f"{name} {path}: a [[candidate]] with findings now")
+        else:
+            continue
+        outcome.prunable.setdefault(name, set()).add(path)
     outcome.files += len(files)
 
 
@@ -460,11 +470,25 @@ def draft(repository: str, git: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def prune(path: Path, stale: set[str]) -> int:
+    """Delete the ``[[candidate]]`` tables for ``stale`` paths from one ledger file; returns how many."""
+    blocks = re.split(r"\n(?=\[)", path.read_text(encoding="utf-8"))
+    kept = [
+        block
+        for block in blocks
+        if not (block.startswith("[[candidate]]") and tomllib.loads(block)["candidate"][0]["path"] in stale)
+    ]
+    path.write_text("\n".join(kept), encoding="utf-8")
+    return len(blocks) - len(kept)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=CACHE, help="folder of snapshots (owner+name/repo)")
     parser.add_argument("--ledger", type=Path, default=LEDGER, help="folder of ledger files")
     parser.add_argument("--draft", metavar="OWNER/NAME", help="print a ledger skeleton for a snapshot")
+    parser.add_argument("--only", metavar="OWNER/NAME", nargs="+", help="re-run only these repositories")
+    parser.add_argument("--prune", action="store_true", help="delete stale [[candidate]] entries from the ledger")
     args = parser.parse_args(argv)
     if args.draft:
         git = git_dir(args.cache, args.draft)
@@ -477,6 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     checked: list[str] = []
     for path in sorted(args.ledger.glob("*.toml")):
         ledger = load(path)
+        if args.only and ledger.name not in args.only:
+            continue
         git = git_dir(args.cache, ledger.name)
         if git is None:
             print(f"skipped {ledger.name}: no snapshot under {args.cache}")
@@ -485,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         checked.append(ledger.name)
         for error in errors:
             print(f"{ledger.name}: lintdb: {error}")
+        if args.prune and ledger.name in outcome.prunable:
+            print(f"pruned {prune(path, outcome.prunable[ledger.name])} stale candidates from {path.name}")
     print(
         f"{len(checked)} repositories, {outcome.checked} Python files checked at the ledger commits, "
         f"{outcome.files} of them let through by the prefilter"

@@ -18,6 +18,7 @@ from benchmarks.realworld import (
     file_name,
     load,
     problems,
+    prune,
     tomllib,
 )
 
@@ -148,7 +149,17 @@ def test_compare_counts_verdicts_and_reports_stale_entries() -> None:
         "someone/service new.py: a candidate (LDB105) not in the ledger",
         "someone/service gone.py: a [[candidate]] the prefilter no longer lets through",
     ]
+    assert outcome.prunable == {"someone/service": {"gone.py"}}
     assert [line.split(":")[0] for line in outcome.lists["missed"]] == [
         "someone/service b.py",
         "someone/service c.py",
     ]
+
+
+def test_prune_deletes_only_the_stale_candidates(tmp_path: Path) -> None:
+    path = tmp_path / "someone__service.toml"
+    stale = '\n[[candidate]]\npath = "gone.py"\nverdict = "clean"\nwhy = "was a candidate"\n'
+    path.write_text(GOOD + stale, encoding="utf-8")
+    assert prune(path, {"gone.py", "never.py"}) == 1
+    assert path.read_text(encoding="utf-8") == GOOD
+    assert problems(tomllib.loads(path.read_text(encoding="utf-8")), path.name) == []
