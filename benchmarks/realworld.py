@@ -14,7 +14,8 @@ code is 1 when there are any.
 
 ``--only`` re-runs just the named repositories. ``--prune`` deletes the ``[[candidate]]`` entries that have
 gone stale (the prefilter no longer lets the file through, or the file has findings now) from the ledger
-files, as happens when a trigger gets narrower. ``--draft owner/name`` prints a ledger skeleton for a snapshot's newest commit (verdicts left as TODO).
+files, as happens when a trigger gets narrower. ``--draft owner/name`` prints a ledger skeleton for a
+snapshot's newest commit (verdicts left as TODO).
 """
 
 from __future__ import annotations
