@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from lintdb.cst_helpers import children
+
 
 @dataclass(frozen=True)
 class Step:
@@ -52,37 +54,36 @@ def walk(body: Sequence[cst.BaseStatement], withs: tuple[cst.With, ...] = ()) ->
             yield from walk(suite, inner)
 
 
-class _Calls(cst.CSTVisitor):
-    def __init__(self, into_blocks: bool) -> None:
-        super().__init__()
-        self.into_blocks = into_blocks
-        self.calls: list[cst.Call] = []
+def _in_source_order(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The node's children as LibCST visits them: in source order, where the two node types that declare
+    their fields otherwise (`a if test else b`, an `except` clause's body before its type) are put right."""
+    if isinstance(node, cst.IfExp):
+        return [node.body, node.test, node.orelse]
+    if isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
+        return [n for n in (node.type, node.name, node.body) if n is not None]
+    return list(children(node))
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
-        return self.into_blocks
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
+def _calls(root: cst.CSTNode, into_blocks: bool) -> list[cst.Call]:
+    found: list[cst.Call] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) or (
+            not into_blocks and isinstance(node, cst.IndentedBlock)
+        ):
+            continue
+        if isinstance(node, cst.Call):
+            found.append(node)
+        stack.extend(reversed(_in_source_order(node)))
+    return found
 
 
 def calls_in(statement: cst.CSTNode) -> list[cst.Call]:
     """Calls on a statement's own line(s) in source order (the header of a compound statement)."""
-    finder = _Calls(into_blocks=False)
-    statement.visit(finder)
-    return finder.calls
+    return _calls(statement, into_blocks=False)
 
 
 def all_calls(node: cst.CSTNode) -> list[cst.Call]:
     """Every call under a node, nested blocks included, nested functions and classes excluded."""
-    finder = _Calls(into_blocks=True)
-    node.visit(finder)
-    return finder.calls
+    return _calls(node, into_blocks=True)

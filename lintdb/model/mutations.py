@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from lintdb.cst_helpers import string_value
-from lintdb.model.tree import Tree, children
+from lintdb.cst_helpers import children, string_value
+from lintdb.model.tree import Tree
 
 _CHANGING_METHODS = frozenset({"update", "setdefault", "pop", "popitem", "clear"})
 

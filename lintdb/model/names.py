@@ -34,6 +34,8 @@ class Names:
 
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
+        # what a name bound in a scope is imported as: computed once per (scope, name), not once per use
+        self._imported: dict[tuple[int, str], frozenset[str]] = {}
 
     def binding_scope(self, name: cst.Name) -> Scope | None:
         """The scope whose binding of ``name`` a use sees (class bodies are skipped from inner scopes)."""
@@ -64,10 +66,18 @@ class Names:
             root = root.value
         assert isinstance(root, cst.Name)
         rest = path[len(root.value) :]
-        found = set()
-        for binder in self.bindings(root):
-            target = imported_as(binder, self.tree.parent(binder))
-            if target is None:
-                return set()
-            found.add(target + rest)
+        return {target + rest for target in self._imported_names(root)}
+
+    def _imported_names(self, name: cst.Name) -> frozenset[str]:
+        """What the import aliases binding ``name`` where it is used import (empty when any binding is not
+        an import)."""
+        scope = self.binding_scope(name)
+        if scope is None:
+            return frozenset()
+        key = (id(scope), name.value)
+        found = self._imported.get(key)
+        if found is None:
+            targets = [imported_as(b, self.tree.parent(b)) for b in scope.bindings[name.value]]
+            found = frozenset() if None in targets else frozenset(t for t in targets if t is not None)
+            self._imported[key] = found
         return found

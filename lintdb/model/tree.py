@@ -5,64 +5,14 @@ can hold code (whitespace, commas and parentheses are skipped), which is several
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-from lintdb.cst_helpers import dotted
+from lintdb.cst_helpers import children, dotted
 
-_TRIVIA = frozenset(
-    {
-        "lpar",
-        "rpar",
-        "comma",
-        "semicolon",
-        "leading_lines",
-        "lines_after_decorators",
-        "header",
-        "footer",
-        "newline",
-        "trailing_whitespace",
-        "equal",
-        "colon",
-        "dot",
-        "operator",
-        "asynchronous",
-        "star",
-        "lbracket",
-        "rbracket",
-        "lbrace",
-        "rbrace",
-        "default_comma",
-        "whitespace",
-    }
-)
-_FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 ScopeNode = cst.Module | cst.FunctionDef | cst.ClassDef | cst.Lambda
-
-
-def _fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
-    names = _FIELDS.get(kind)
-    if names is None:
-        names = tuple(
-            f.name for f in dataclasses.fields(kind) if f.name not in _TRIVIA and not f.name.startswith("whitespace")
-        )
-        _FIELDS[kind] = names
-    return names
-
-
-def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The nodes directly under ``node`` that can hold code, in source order."""
-    for name in _fields(type(node)):
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, (tuple, list)):
-            for item in value:
-                if isinstance(item, cst.CSTNode):
-                    yield item
 
 
 def calls_under(node: cst.CSTNode) -> list[cst.Call]:
