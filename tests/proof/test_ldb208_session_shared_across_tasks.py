@@ -54,10 +54,15 @@ def _raised(run: Callable[[], Any]) -> list[BaseException]:
     return list(_errors(caught.value))
 
 
-def _cold(source: str, dsn: str) -> types.ModuleType:
-    """The example with a fresh engine on the test's database: nothing has connected yet."""
-    module = load(source.replace("postgresql+asyncpg://postgres@127.0.0.1:5432/postgres", asyncpg_dsn(dsn)))
-    assert module.engine.pool.checkedin() == 0 and module.engine.pool.checkedout() == 0
+def _cold(source: str, dsn: str, null_pool: bool = False) -> types.ModuleType:
+    """The example with a fresh engine on the test's database: nothing has connected yet (``null_pool``:
+    never an idle connection, as with `NullPool` or when other requests hold every pooled one)."""
+    url = asyncpg_dsn(dsn)
+    engine = f'"{url}", poolclass=NullPool' if null_pool else f'"{url}"'
+    source = source.replace('"postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"', engine)
+    module = load(("from sqlalchemy.pool import NullPool\n" if null_pool else "") + source)
+    pool = module.engine.pool
+    assert null_pool or (pool.checkedin() == 0 and pool.checkedout() == 0)
     return module
 
 
@@ -100,7 +105,7 @@ def dsn(pg_dsn: str) -> str:
 
 
 def test_every_invalid_example_is_proven() -> None:
-    assert len(Rule.INVALID) == 4
+    assert len(Rule.INVALID) == 5
 
 
 def test_gather_on_one_cold_session_fails(dsn: str) -> None:
@@ -153,3 +158,17 @@ def test_near_miss_asyncpg_pool_works(dsn: str) -> None:
 def test_near_miss_a_session_that_is_not_a_database_session_works() -> None:
     module = load(Rule.VALID[4].source())
     assert asyncio.run(module.both()) == [1, 2]
+
+
+@pytest.mark.parametrize("null_pool", [False, True])
+def test_near_miss_a_session_that_holds_its_connection_gathers(dsn: str, null_pool: bool) -> None:
+    """A statement before the gather gave the session its connection: the gathered statements queue on it."""
+    module = _cold(Rule.VALID[-1].source(), dsn, null_pool)
+    assert _with_session(module, module.dashboard) == (2, 1)
+
+
+def test_a_commit_between_gives_the_connection_back_and_the_gather_fails(dsn: str) -> None:
+    """After the commit the session must check a connection out again; with none idle it connects."""
+    module = _cold(Rule.INVALID[4].source(), dsn, null_pool=True)
+    errors = _raised(lambda: _with_session(module, module.dashboard))
+    assert any(isinstance(e, sqlalchemy.exc.InvalidRequestError) and PROVISIONING in str(e) for e in errors)
