@@ -62,6 +62,15 @@ async def dashboard(session: AsyncSession) -> tuple[int, int]:
     return users, orders
 """
 
+_STORED = """
+
+async def dashboard(session: AsyncSession) -> tuple[int, int]:
+    users = count(session, "users")
+    orders = count(session, "orders")
+    found = await asyncio.gather(users, orders)
+    return found[0], found[1]
+"""
+
 _SEQUENTIAL = """
 
 async def dashboard(session: AsyncSession) -> tuple[int, int]:
@@ -155,7 +164,9 @@ class SessionSharedAcrossTasks(LintRule):
     Checks for one SQLAlchemy `AsyncSession` or one asyncpg `Connection` used by two or more
     awaitables that run at once: the arguments of `asyncio.gather(...)` (a comprehension counts as
     many), tasks of an `asyncio.TaskGroup`, or `asyncio.create_task`/`ensure_future`. A handle is
-    used when it is a call's receiver (`session.execute(...)`) or argument (`count(session, ...)`).
+    used when it is a call's receiver (`session.execute(...)`) or argument (`count(session, ...)`);
+    a name gathered stands for the call it was assigned (`users = count(session)`, then
+    `gather(users, orders)`).
 
     Sessions and connections are known from annotations, factories (`async_sessionmaker`,
     `AsyncSession(...)`, `asyncpg.connect`, `pool.acquire()`) and FastAPI dependencies, never from a
@@ -170,7 +181,7 @@ class SessionSharedAcrossTasks(LintRule):
     ## Default
     Off by default: on the real-world ledger (issue 13) 10 of 12 findings were false positives, gathers on a
     session that already ran a statement in the same coroutine. Those are not reported any more (below);
-    of the 3 findings left, 1 is a false positive (a session warmed by the caller, which loaded the ORM
+    of the 4 findings now, 1 is a false positive (a session warmed by the caller, which loaded the ORM
     object it passes in), still above the 5 % that on-by-default rules allow. Select it with `--select LDB208`.
 
     ## Why is this bad?
@@ -242,6 +253,7 @@ class SessionSharedAcrossTasks(LintRule):
         Invalid(asyncpg_example(_TASK_GROUP), positions=[(9, 9)]),
         Invalid(session_example(_TASKS), positions=[(14, 14)]),
         Invalid(session_example(_WARM_THEN_COMMITTED), positions=[(16, 27)]),
+        Invalid(session_example(_STORED), positions=[(16, 19)]),
     )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -254,6 +266,7 @@ class SessionSharedAcrossTasks(LintRule):
         straight: dict[int, int] = {id(top): id(top)}
         loose_tasks: list[tuple[cst.Call, int]] = []
         loose_holding: set[str] = set()
+        stored: dict[str, cst.BaseExpression] = {}  # name -> the call whose coroutine it holds, not awaited yet
         for step in walk(top):
             statement = step.statement
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
@@ -268,7 +281,7 @@ class SessionSharedAcrossTasks(LintRule):
             for call in calls_in(statement):
                 names = self.qualified(call.func)
                 if names & GATHER:
-                    self._check(call, "`asyncio.gather` runs", _gathered(call), handles)
+                    self._check(call, "`asyncio.gather` runs", _gathered(call, stored), handles)
                     in_gather.update(c for arg in call.args for c in all_calls(arg.value))
                 elif names & CREATE_TASK and call.args and call not in awaited | in_gather:  # `await` waits
                     loose_tasks.append((call, 2 if call in repeated or _in_loop(node, statement) else 1))
@@ -280,7 +293,10 @@ class SessionSharedAcrossTasks(LintRule):
                         if group is not None:
                             self._check(statement, "this `TaskGroup` runs", _tasks_of(group, statement), handles)
             _track_connections(statement, here, awaited, set(sessions.bound), holding)
-            sessions.bind(statement)
+            for name, value in sessions.bind(statement):
+                stored.pop(name, None)
+                if isinstance(value, cst.Call):
+                    stored[name] = value
         if len(loose_tasks) > 1 or any(count > 1 for _, count in loose_tasks):
             tasks = [(c.args[0].value, count) for c, count in loose_tasks]
             last = loose_tasks[-1][0]
@@ -344,8 +360,9 @@ def _track_connections(
             holding.setdefault(name, []).append(suite)
 
 
-def _gathered(call: cst.Call) -> list[tuple[cst.BaseExpression, int]]:
-    """The awaitables of `gather(...)`, with how many each stands for (a comprehension: many)."""
+def _gathered(call: cst.Call, stored: dict[str, cst.BaseExpression]) -> list[tuple[cst.BaseExpression, int]]:
+    """The awaitables of `gather(...)`, with how many each stands for (a comprehension: many); a name
+    stands for the call ``stored`` says it holds (`users = count(session)`, then `gather(users, ...)`)."""
     found = []
     for arg in call.args:
         if arg.keyword is not None:
@@ -354,7 +371,7 @@ def _gathered(call: cst.Call) -> list[tuple[cst.BaseExpression, int]]:
         if arg.star == "*" and isinstance(value, (cst.GeneratorExp, cst.ListComp, cst.SetComp)):
             found.append((value.elt, 2))
         elif arg.star == "":
-            found.append((value, 1))
+            found.append((stored.get(value.value, value) if isinstance(value, cst.Name) else value, 1))
     return found
 
 

@@ -105,7 +105,7 @@ def dsn(pg_dsn: str) -> str:
 
 
 def test_every_invalid_example_is_proven() -> None:
-    assert len(Rule.INVALID) == 5
+    assert len(Rule.INVALID) == 6
 
 
 def test_gather_on_one_cold_session_fails(dsn: str) -> None:
@@ -170,5 +170,11 @@ def test_near_miss_a_session_that_holds_its_connection_gathers(dsn: str, null_po
 def test_a_commit_between_gives_the_connection_back_and_the_gather_fails(dsn: str) -> None:
     """After the commit the session must check a connection out again; with none idle it connects."""
     module = _cold(Rule.INVALID[4].source(), dsn, null_pool=True)
+    errors = _raised(lambda: _with_session(module, module.dashboard))
+    assert any(isinstance(e, sqlalchemy.exc.InvalidRequestError) and PROVISIONING in str(e) for e in errors)
+
+
+def test_coroutines_stored_in_names_then_gathered_fail(dsn: str) -> None:
+    module = _cold(Rule.INVALID[5].source(), dsn)
     errors = _raised(lambda: _with_session(module, module.dashboard))
     assert any(isinstance(e, sqlalchemy.exc.InvalidRequestError) and PROVISIONING in str(e) for e in errors)
