@@ -46,7 +46,8 @@ class SqliteTransactionalDdlWithoutBegin(LintRule):
     Checks Alembic env.py files that pass `transactional_ddl=True` to `context.configure()` without
     the pysqlite BEGIN recipe (a `connect` listener that sets `isolation_level = None` and a `begin`
     listener that emits `BEGIN`), unless the project is configured without SQLite
-    (`alembic-dialects`).
+    (`alembic-dialects`). The offline `configure(url=...)` (for `alembic upgrade --sql`) is not
+    reported: it writes a script with its own `BEGIN` / `COMMIT` and opens no connection.
 
     ## Why is this bad?
     pysqlite emits no `BEGIN` before DDL, so on SQLite each `CREATE TABLE` commits at once while the
@@ -94,6 +95,17 @@ class SqliteTransactionalDdlWithoutBegin(LintRule):
         Valid(env_example(RECIPE)),
         Valid(env_example().replace(", transactional_ddl=True", "")),
         Valid(env_example(), options={"alembic-dialects": ["postgresql"]}),
+        Valid("""
+            from alembic import context
+
+            config = context.config
+
+
+            def run_migrations_offline() -> None:
+                context.configure(url=config.get_main_option("sqlalchemy.url"), transactional_ddl=True)
+                with context.begin_transaction():
+                    context.run_migrations()
+            """),
     )
     INVALID = (Invalid(env_example(), positions=[(8, 68)]),)
 
@@ -106,7 +118,10 @@ class SqliteTransactionalDdlWithoutBegin(LintRule):
         name = dotted(node.func) or ""
         if name.endswith("context.configure") or name == "configure":
             flag = call_arg(node, None, "transactional_ddl")
-            if flag is not None and isinstance(flag.value, cst.Name) and flag.value.value == "True":
+            offline = call_arg(node, None, "connection") is None and any(
+                call_arg(node, None, key) is not None for key in ("url", "dialect_name")
+            )  # `--sql` mode writes a script with its own BEGIN / COMMIT: no pysqlite connection
+            if flag is not None and not offline and isinstance(flag.value, cst.Name) and flag.value.value == "True":
                 self.configures.append(flag)
         sql = self.model.sql_of_call(node) if name.rsplit(".", 1)[-1] in ("exec_driver_sql", "execute") else None
         if sql is not None and sql.text.strip().upper() == "BEGIN":

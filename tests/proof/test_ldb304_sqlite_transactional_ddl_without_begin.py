@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from lintdb.rules.ldb304_sqlite_transactional_ddl_without_begin import (
     SqliteTransactionalDdlWithoutBegin as Rule,
 )
@@ -67,3 +69,23 @@ def test_near_miss_with_begin_recipe_is_atomic(tmp_path: Path) -> None:
     assert "foo" not in tables and rows == []
     assert rerun == ""
     assert _state(tmp_path / "db.sqlite")[1] == [(1, "x")]
+
+
+def test_near_miss_offline_configure_writes_its_own_begin_and_commit(tmp_path: Path) -> None:
+    """`alembic upgrade --sql` opens no connection: the script it prints has BEGIN before the DDL and
+    COMMIT after the version row, so sqlite3 runs it as one transaction: failing before the COMMIT
+    leaves no table behind."""
+    env_py = Rule.VALID[-1].source() + "\nrun_migrations_offline()\n"
+    ini = alembic_project(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", env_py, {"0001_base.py": MIGRATION})
+    script = alembic(ini, "upgrade", "head", "--sql", env={"FAIL": "0"})
+    assert script.returncode == 0, script.stderr
+    statements = [s.strip() for s in script.stdout.split(";") if s.strip()]
+    assert statements[0] == "BEGIN" and statements[-1] == "COMMIT"
+    assert any("CREATE TABLE foo" in s for s in statements), statements
+    assert not (tmp_path / "db.sqlite").exists()
+    database = tmp_path / "run.sqlite"
+    con = sqlite3.connect(database)
+    with pytest.raises(sqlite3.OperationalError, match="no such table: missing"):
+        con.executescript(";\n".join([*statements[:-1], "SELECT * FROM missing"]) + ";")
+    con.close()
+    assert _state(database) == (set(), [])
