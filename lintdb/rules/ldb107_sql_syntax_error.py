@@ -38,7 +38,8 @@ class SqlSyntaxError(LintRule):
     ```
 
     f-string holes are replaced by a placeholder before parsing, and an error next to a hole is not
-    reported (the hole may hold any SQL). `execute` is only checked on connections traced to asyncpg,
+    reported (the hole may hold any SQL); nor is a template with `str.format` fields (`{}`, `{table}`
+    outside quotes, which PostgreSQL's grammar never has), which is filled in before it is sent. `execute` is only checked on connections traced to asyncpg,
     and `text()` only in files that do not mention SQLite, so other dialects are not judged by
     PostgreSQL's grammar. SQL in a branch for another database (`else:` of
     `if url.startswith("postgres"):`, under `if dialect.name == "sqlite":`) is not judged, and on a
@@ -121,6 +122,20 @@ class SqlSyntaxError(LintRule):
 
             def _is_postgres(url):
                 return url.startswith("postgres")
+            """
+        ),
+        Valid(
+            """
+            from sqlalchemy import text
+
+            TEMPLATE = "UPDATE {} SET seen = 1 WHERE id = :id"
+
+
+            def mark_seen(table):
+                return text(TEMPLATE.format(table))
+
+
+            MARK_ANY = text("UPDATE {table} SET seen = 1 WHERE id = :id")
             """
         ),
     )
@@ -216,6 +231,8 @@ class SqlSyntaxError(LintRule):
         except pg_parser.ParseError as error:
             message, index = error.args[0], error.args[1]
         tokens = sql.tokens()
+        if _format_fields(sql.text, tokens):
+            return
         if index is None:  # "at end of input": the parser names no position, the last token is where it ends
             at = len(tokens) - 1 if tokens else None
         else:
@@ -225,6 +242,12 @@ class SqlSyntaxError(LintRule):
         token = tokens[at] if at is not None else None
         span = sql.span(token.start, token.end) if token is not None else None
         self.report(span or site.argument, f"PostgreSQL rejects this SQL: {message}")
+
+
+def _format_fields(text: str, tokens: list[SqlToken]) -> bool:
+    """The SQL has `{` ... `}` outside its literals: a `str.format` template, never PostgreSQL's SQL."""
+    braces = [text[t.start : t.end] for t in tokens if t.name == "UNKNOWN" and text[t.start : t.end] in "{}"]
+    return "{" in braces and "}" in braces[braces.index("{") :]
 
 
 def _beside_hole_or_in_list(sql: SqlString, tokens: list[SqlToken], at: int) -> bool:

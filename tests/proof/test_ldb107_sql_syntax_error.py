@@ -106,3 +106,15 @@ def test_sqlite_only_near_miss_runs_on_sqlite(tmp_path: Path) -> None:
             await engine.dispose()
 
     assert [tuple(r) for r in asyncio.run(run())] == [(1, 1, 1)]
+
+
+def test_near_miss_a_format_template_runs_once_filled_in(pg_dsn: str) -> None:
+    """The `{}` template is not PostgreSQL's SQL until `.format()` fills it; filled in, it runs."""
+    module = load(Rule.VALID[-1].source())
+
+    async def mark(session: AsyncSession) -> int:
+        await session.execute(text("ALTER TABLE t ADD COLUMN seen int"))
+        result = await session.execute(module.mark_seen("t"), {"id": 1})
+        return int(result.rowcount)
+
+    assert asyncio.run(_with_session(pg_dsn, mark)) == 1
