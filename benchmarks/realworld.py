@@ -5,12 +5,13 @@
 
 Each ledger file names a public repository, the commit that was checked, and our verdict on every finding
 lintdb reported there, every missed bug, every file the prefilter let through without a finding, and
-fix-commit pairs (the file before a fix must be reported, the file after it must not). The repositories'
-files come from local git snapshots (``<cache>/<owner>+<name>/repo``, as `fetch` leaves them); absent ones
-are skipped with a line saying so. Each commit's Python and config files are extracted with `git archive`
-into a temporary directory and checked with `lintdb check --select ALL --no-cache --output-format json`,
-as a user would run it. Entries that no longer match what lintdb reports are printed as stale; the exit
-code is 1 when there are any.
+fix-commit pairs (the file before a fix must be reported where the bug is, the file after it must report
+fewer findings of that code: a migration fixed in `upgrade()` may keep an unguarded `downgrade()`). The
+repositories' files come from local git snapshots (``<cache>/<owner>+<name>/repo``, as `fetch` leaves
+them); absent ones are skipped with a line saying so. Each commit's Python and config files are extracted
+with `git archive` into a temporary directory and checked with
+`lintdb check --select ALL --no-cache --output-format json`, as a user would run it. Entries that no longer
+match what lintdb reports are printed as stale; the exit code is 1 when there are any.
 
 ``--only`` re-runs just the named repositories. ``--prune`` deletes the ``[[candidate]]`` entries that have
 gone stale (the prefilter no longer lets the file through, or the file has findings now) from the ledger
@@ -401,10 +402,12 @@ def check(ledger: Ledger, git: Path, outcome: Outcome) -> list[str]:
             if r.path.startswith(prefix)
         ]
         found = {(r.path, r.line, r.code) for r in reported}
+        counts = Counter((r.path, r.code) for r in reported)
         pairs = {
             p: (
                 (f"{p.before}/{p.path}", p.line, p.code) in found,
-                any(r.path == f"{p.after}/{p.path}" and r.code == p.code for r in reported),
+                # the fix removed this finding when the file after it reports fewer of the code than before
+                counts[(f"{p.after}/{p.path}", p.code)] >= counts[(f"{p.before}/{p.path}", p.code)] > 0,
             )
             for p in ledger.pairs
         }
