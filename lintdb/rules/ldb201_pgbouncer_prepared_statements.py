@@ -73,7 +73,7 @@ class PgbouncerPreparedStatements(LintRule):
     clients collide: `DuplicatePreparedStatementError: prepared statement "__asyncpg_stmt_N__" already
     exists`, `ProtocolViolationError: bind message supplies 1 parameters, but prepared statement ...
     requires 0`, and even decoder crashes. In a test with PgBouncer 1.18, 223 of 600 queries failed.
-    `NullPool` and `prepared_statement_cache_size=0` alone do not help: asyncpg still names statements.
+    `NullPool` does not help: asyncpg still names statements on each new connection.
 
     ## Example
     ```python
