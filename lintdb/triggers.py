@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from lintdb.options import RuleOptions
-from lintdb.prefilter import FileText, fold
+from lintdb.prefilter import FileText, fold, inner_statements
 
 # An asyncpg connection can be in the file: an asyncpg import, a driver connection borrowed from
 # SQLAlchemy, or a pool's `acquire()` awaited or entered with `async with`.
@@ -222,7 +222,6 @@ def text_in_candidate(view: FileText) -> bool:
     return any(TEXT_IN.search(sql) for sql in view.strings)
 
 
-# The session methods whose result LDB207 follows as an ORM object of that session (`add`, `add_all` take it).
 # LDB207's ORM objects: what these session methods return, and these methods of `session.execute(...)` or
 # `session.scalars(...)` results (a bare result is not an object).
 SESSION_LOADERS = frozenset({"get", "get_one", "merge", "scalar"})
@@ -265,12 +264,7 @@ def _own_statements(function: ast.AsyncFunctionDef) -> list[ast.stmt]:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
         found.append(statement)
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(statement, name, None)
-            if isinstance(block, list):
-                pending.extend(block)
-        for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
-            pending.extend(part.body)
+        pending.extend(inner_statements(statement))
     return found
 
 
@@ -327,8 +321,8 @@ def _attribute_reads(nodes: list[ast.AST]) -> dict[str, list[Position]]:
 
 def expire_on_commit_candidate(view: FileText) -> bool:
     """LDB207: in one `async def`, a name added to or loaded by a receiver (`s.add(obj)`, `obj = await
-    s.get(...)`, `s.scalar(...)`, `s.execute(...)`...) before `s.commit()`, whose attribute is read after
-    that commit with no `await s.refresh(obj)` statement of the function's own in between."""
+    s.get(...)`, `obj = (await s.execute(...)).scalar_one()`...) before `s.commit()`, whose attribute is
+    read after that commit with no `await s.refresh(obj)` statement of the function's own in between."""
     for function in view.nodes(ast.AsyncFunctionDef):
         nodes = list(ast.walk(function))
         calls = _method_calls(nodes)
