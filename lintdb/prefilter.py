@@ -112,12 +112,19 @@ def _documented_bodies(tree: ast.Module) -> Iterator[list[ast.stmt]]:
         statement = pending.pop()
         if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             yield statement.body
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(statement, name, None)
-            if isinstance(block, list):
-                pending.extend(block)
-        for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
-            pending.extend(part.body)
+        pending.extend(inner_statements(statement))
+
+
+def inner_statements(statement: ast.stmt) -> list[ast.stmt]:
+    """The statements directly in a statement's blocks (body, else, finally, handlers, match cases)."""
+    found: list[ast.stmt] = []
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(statement, name, None)
+        if isinstance(block, list):
+            found.extend(block)
+    for part in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+        found.extend(part.body)
+    return found
 
 
 def fold(node: ast.expr) -> str | None:

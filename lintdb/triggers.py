@@ -18,13 +18,14 @@ Nothing here imports LibCST or pglast (pglast is imported by LDB107's check, for
 from __future__ import annotations
 
 import ast
+import builtins
 import functools
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from lintdb.options import RuleOptions
-from lintdb.prefilter import FileText, fold
+from lintdb.prefilter import FileText, fold, inner_statements
 
 # An asyncpg connection can be in the file: an asyncpg import, a driver connection borrowed from
 # SQLAlchemy, or a pool's `acquire()` awaited or entered with `async with`.
@@ -221,6 +222,285 @@ def text_in_candidate(view: FileText) -> bool:
     return any(TEXT_IN.search(sql) for sql in view.strings)
 
 
+# LDB207's ORM objects: what these session methods return, and these methods of `session.execute(...)` or
+# `session.scalars(...)` results (a bare result is not an object).
+SESSION_LOADERS = frozenset({"get", "get_one", "merge", "scalar"})
+RESULT_LOADERS = frozenset({"scalar_one", "scalar_one_or_none", "scalar", "first", "one", "one_or_none"})
+TASK_STARTERS = frozenset({"gather", "create_task", "ensure_future"})
+Position = tuple[int, int]
+
+
+def _position(node: ast.expr | ast.stmt) -> Position:
+    return node.lineno, node.col_offset
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    return None
+
+
+def _method_calls(nodes: list[ast.AST]) -> list[tuple[str, str, ast.Call]]:
+    """(dotted receiver, method, call) of every `receiver.method(...)` among ``nodes``."""
+    found = []
+    for node in nodes:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            receiver = _dotted(node.func.value)
+            if receiver is not None:
+                found.append((receiver, node.func.attr, node))
+    return found
+
+
+def _own_statements(function: ast.AsyncFunctionDef) -> list[ast.stmt]:
+    """The statements of a function's body, nested functions and classes (and their bodies) left out."""
+    found: list[ast.stmt] = []
+    pending: list[ast.stmt] = list(function.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        found.append(statement)
+        pending.extend(inner_statements(statement))
+    return found
+
+
+def _objects(nodes: list[ast.AST], session: str) -> list[tuple[str, Position]]:
+    """(name, where) of the names that may hold an ORM object of ``session``: the arguments of its
+    `add`/`add_all`, and the names assigned what one of its loaders returns."""
+    found = []
+    for receiver, method, call in _method_calls(nodes):
+        if receiver == session and method in ("add", "add_all") and call.args:
+            argument = _starred(call.args[0])
+            elements = argument.elts if isinstance(argument, (ast.List, ast.Tuple)) else [argument]
+            found += [(e.id, _position(call)) for e in elements if isinstance(e, ast.Name)]
+    for node in nodes:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value, where = node.value, _position(node)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            targets, value, where = [node.optional_vars], node.context_expr, _position(node.context_expr)
+        else:
+            continue
+        if _loads(value, session):
+            found += [(t.id, where) for t in targets if isinstance(t, ast.Name)]
+    return found
+
+
+def _loads(value: ast.expr, session: str) -> bool:
+    """`await session.get(...)` (or another of its loaders), or a result loader (`.scalar_one()`,
+    `.scalars().first()`...) of an expression that calls `session.execute` or `session.scalars`."""
+    value = _unawaited(value)
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+        return False
+    if _dotted(value.func.value) == session:
+        return value.func.attr in SESSION_LOADERS
+    inner = _method_calls(list(ast.walk(value.func.value)))
+    return value.func.attr in RESULT_LOADERS and any(r == session and m in ("execute", "scalars") for r, m, _ in inner)
+
+
+def _attribute_reads(nodes: list[ast.AST]) -> dict[str, list[Position]]:
+    """Where each name's attributes are read (`obj.attr`, not `obj.method()` nor `obj.attr = ...`)."""
+    skipped = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    skipped |= {id(t) for n in nodes if isinstance(n, ast.Assign) for t in n.targets}
+    found: dict[str, list[Position]] = {}
+    for node in nodes:
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and id(node) not in skipped
+            and node.attr != "awaitable_attrs"
+            and not node.attr.startswith("__")
+        ):
+            found.setdefault(node.value.id, []).append(_position(node))
+    return found
+
+
+def expire_on_commit_candidate(view: FileText) -> bool:
+    """LDB207: in one `async def`, a name added to or loaded by a receiver (`s.add(obj)`, `obj = await
+    s.get(...)`, `obj = (await s.execute(...)).scalar_one()`...) before `s.commit()`, whose attribute is
+    read after that commit with no `await s.refresh(obj)` statement of the function's own in between."""
+    for function in view.nodes(ast.AsyncFunctionDef):
+        nodes = list(ast.walk(function))
+        calls = _method_calls(nodes)
+        commits: dict[str, list[Position]] = {}
+        for receiver, method, call in calls:
+            if method == "commit":
+                commits.setdefault(receiver, []).append(_position(call))
+        if not commits:
+            continue
+        refreshes = [
+            (receiver, call.args[0].id, _position(call), statement.end_lineno or statement.lineno)
+            for statement in _own_statements(function)
+            if isinstance(statement, ast.Expr)
+            for receiver, method, call in _method_calls([_unawaited(statement.value)])
+            if method == "refresh" and call.args and isinstance(call.args[0], ast.Name)
+        ]
+        reads = _attribute_reads(nodes)
+        for session, times in commits.items():
+            for name, added in _objects(nodes, session):
+                for commit in (t for t in times if t[0] >= added[0]):  # a line binds before it commits
+                    for read in (r for r in reads.get(name, ()) if r > commit):
+                        if not _refreshed(session, name, commit, read, refreshes, times):
+                            return True
+    return False
+
+
+def _unawaited(node: ast.expr) -> ast.expr:
+    return node.value if isinstance(node, ast.Await) else node
+
+
+def _refreshed(
+    session: str,
+    name: str,
+    commit: Position,
+    read: Position,
+    refreshes: list[tuple[str, str, Position, int]],
+    commits: list[Position],
+) -> bool:
+    """Whether a `session.refresh(name)` statement runs after the commit and ends on a line before the
+    read's (a line's reads are judged before its calls), with no commit after it."""
+    return any(
+        receiver == session
+        and refreshed == name
+        and commit < at
+        and last < read[0]
+        and not any(at < other < read for other in commits)
+        for receiver, refreshed, at, last in refreshes
+    )
+
+
+def _called_names(node: ast.expr) -> set[str]:
+    """The names used as a call's receiver or argument anywhere in an expression."""
+    names: set[str] = set()
+    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+        values = [_starred(a) for a in call.args] + [k.value for k in call.keywords]
+        names.update(v.id for v in values if isinstance(v, ast.Name))
+        if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+            names.add(call.func.value.id)
+    return names
+
+
+def _starred(node: ast.expr) -> ast.expr:
+    return node.value if isinstance(node, ast.Starred) else node
+
+
+def shared_session_candidate(view: FileText) -> bool:
+    """LDB208: in one `async def`, a name used as a call's receiver or argument by two awaitables of
+    `gather(...)`, `create_task(...)`, `ensure_future(...)` (any spelling; all of the function's counted
+    together), or by one that a starred argument, a comprehension or a loop repeats. An awaitable that is
+    a name stands for the values the function assigns to it too (`coro = s.scalar(...)`, then gathered)."""
+    starters = {name: name for name in TASK_STARTERS}  # local name -> the function it stands for
+    for node in view.nodes(ast.ImportFrom):
+        starters.update((a.asname, a.name) for a in node.names if a.name in TASK_STARTERS and a.asname)
+    for function in view.nodes(ast.AsyncFunctionDef):
+        nodes = list(ast.walk(function))
+        repeating = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+        repeated = {id(n) for loop in nodes if isinstance(loop, repeating) for n in ast.walk(loop)}
+        assigned: dict[str, list[ast.expr]] = {}
+        for bound in nodes:
+            if isinstance(bound, ast.Assign):
+                for target in (t for t in bound.targets if isinstance(t, ast.Name)):
+                    assigned.setdefault(target.id, []).append(bound.value)
+        uses: dict[str, int] = {}
+        for call in (n for n in nodes if isinstance(n, ast.Call)):
+            starter = starters.get(_callee(call) or "")
+            if starter is None:
+                continue
+            if starter == "gather":
+                awaitables = [(_starred(a), 2 if isinstance(a, ast.Starred) else 1) for a in call.args]
+            else:
+                weight = 2 if id(call) in repeated else 1
+                awaitables = [(a, weight) for a in [*call.args, *(k.value for k in call.keywords)]]
+            for awaitable, weight in awaitables:
+                values = assigned.get(awaitable.id, []) if isinstance(awaitable, ast.Name) else []
+                for name in set().union(_called_names(awaitable), *map(_called_names, values)):
+                    uses[name] = uses.get(name, 0) + weight
+        if any(count > 1 for count in uses.values()):
+            return True
+    return False
+
+
+def _aware_looking(node: ast.AST) -> bool:
+    """`now(...)` with an argument (`datetime.now(timezone.utc)`), any `.astimezone(...)`, or a call
+    given a `now` and something more (`partial(datetime.now, timezone.utc)`)."""
+    if not isinstance(node, ast.Call):
+        return False
+    callee = _callee(node)
+    if callee == "astimezone" or (callee == "now" and (node.args or node.keywords)):
+        return True
+    named_now = any((_dotted(a) or "").rsplit(".", 1)[-1] == "now" for a in node.args)
+    return named_now and len(node.args) + len(node.keywords) > 1
+
+
+def _naive_type_call(call: ast.Call) -> bool:
+    """A type call whose `timezone` (first argument or keyword) is absent or `False`, or not known."""
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        return True
+    given = [k.value for k in call.keywords if k.arg == "timezone"] + call.args[:1]
+    return not given or any(isinstance(v, ast.Constant) and v.value is False for v in given)
+
+
+def _may_be_naive_column(call: ast.Call) -> bool:
+    """A column call that names a type that may be a naive `DateTime` (a name, or a call of one without
+    `timezone=True`), or names no type at all (a `Mapped[datetime]` then decides)."""
+    types = [a for a in call.args if not isinstance(a, ast.Starred)]
+    types += [k.value for k in call.keywords if k.arg == "type_"]
+    if any(
+        isinstance(t, (ast.Name, ast.Attribute))
+        or (isinstance(t, ast.Call) and isinstance(t.func, (ast.Name, ast.Attribute)) and _naive_type_call(t))
+        for t in types
+    ):
+        return True
+    return not any(k.arg == "type_" for k in call.keywords) and all(
+        isinstance(a, ast.Starred) or (isinstance(a, ast.Constant) and isinstance(a.value, str)) for a in call.args
+    )
+
+
+def _builtins_not_rebound(view: FileText) -> frozenset[str]:
+    """Builtin names (`dict`, `list`, `str`...) the file never binds: a default naming one is not aware."""
+    bound = set(_bindings(view))
+    bound.update(n.name for n in view.nodes(ast.FunctionDef))
+    bound.update(n.name for n in view.nodes(ast.AsyncFunctionDef))
+    bound.update(n.name for n in view.nodes(ast.ClassDef))
+    bound.update(a.arg for a in view.nodes(ast.arg))
+    bound.update((a.asname or a.name).split(".")[0] for a in view.nodes(ast.alias))
+    return frozenset(dir(builtins)) - bound
+
+
+def aware_default_candidate(view: FileText) -> bool:
+    """LDB209: an aware-looking datetime call anywhere in the file, and a call whose type may be a naive
+    `DateTime` (or is not given) with a `default=` or `onupdate=` that may make an aware datetime: an
+    aware-looking call, a lambda returning one, or a name (not an unbound builtin such as `dict`)."""
+    calls = view.nodes(ast.Call)
+    if not any(_aware_looking(node) for node in calls):
+        return False
+    plain: frozenset[str] | None = None
+    for call in calls:
+        for keyword in call.keywords:
+            value = keyword.value
+            if keyword.arg not in ("default", "onupdate") or not _may_be_naive_column(call):
+                continue
+            if isinstance(value, ast.Name):
+                plain = _builtins_not_rebound(view) if plain is None else plain
+                if value.id not in plain:
+                    return True
+            elif _aware_looking(value.body if isinstance(value, ast.Lambda) else value):
+                return True
+    return False
+
+
+def asyncpg_sslmode_candidate(view: FileText) -> bool:
+    """LDB210: a string holding both `+asyncpg://` and `sslmode`, or a dict literal with an "sslmode" key."""
+    texts = [*view.strings, *(c.value for c in view.nodes(ast.Constant) if isinstance(c.value, str))]
+    if any("sslmode" in text and "+asyncpg://" in text.lower() for text in texts):
+        return True
+    return any(isinstance(k, ast.Constant) and k.value == "sslmode" for d in view.nodes(ast.Dict) for k in d.keys)
+
+
 TRIGGERS: dict[str, Trigger] = {
     "LDB101": Trigger(  # raw-connection-on-commit-drop
         ("commit",),
@@ -278,17 +558,26 @@ TRIGGERS: dict[str, Trigger] = {
         ("autocommit",), AUTOCOMMIT, (re.compile("isolation_level"),), autocommit_candidate
     ),
     "LDB207": Trigger(  # async-session-expire-on-commit
-        ("commit(",), re.compile(r"\.commit\("), (re.compile("AsyncSession|async_sessionmaker"),)
+        ("commit(",),
+        re.compile(r"\.commit\("),
+        (re.compile("AsyncSession|async_sessionmaker"),),
+        expire_on_commit_candidate,
     ),
     "LDB208": Trigger(  # session-shared-across-tasks
         ("gather(", "create_task(", "ensure_future("),
         re.compile(r"(?:gather|create_task|ensure_future)\("),
         (re.compile("asyncpg|AsyncSession|async_sessionmaker"),),
+        shared_session_candidate,
     ),
     "LDB209": Trigger(  # aware-datetime-in-naive-column
-        ("datetime",), re.compile(r"now\(|now\b\s*,"), (re.compile(r"\b(?:DateTime|TIMESTAMP|Mapped)\b"),)
+        ("datetime",),
+        re.compile(r"now\(|now\b\s*,"),
+        (re.compile(r"\b(?:DateTime|TIMESTAMP|Mapped)\b"),),
+        aware_default_candidate,
     ),
-    "LDB210": Trigger(("sslmode",), re.compile("sslmode"), (re.compile("asyncpg"),)),  # sslmode-in-asyncpg-url
+    "LDB210": Trigger(  # sslmode-in-asyncpg-url
+        ("sslmode",), re.compile("sslmode"), (re.compile("asyncpg"),), asyncpg_sslmode_candidate
+    ),
     "LDB206": Trigger(  # text-in-without-expanding (`in` starts the regex: no `\b`, see above)
         ("text(", " in :", " in (:"),
         re.compile(r"in\s*\(?\s*:\w+(?![\w:`])"),

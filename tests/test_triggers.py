@@ -122,6 +122,137 @@ def test_candidate_checks_reject_real_files() -> None:
     assert rejected == {"LDB107", "LDB205"}
 
 
+def test_second_wave_candidate_checks_reject_real_files() -> None:
+    """LDB207-LDB210's checks reject some real files that pass their text stages."""
+    codes = ["LDB207", "LDB208", "LDB209", "LDB210"]
+    rejected = set()
+    for root in PACKAGES:
+        for path in root.rglob("*.py"):
+            view = FileText(path.read_text(encoding="utf-8", errors="replace"))
+            rejected |= set(text_codes(view, codes)) - set(candidates(view, codes))
+    assert rejected == set(codes)
+
+
+_RENAME = """
+from sqlalchemy.ext.asyncio import AsyncSession
+from app.models import User
+
+
+async def rename(session: AsyncSession, user_id: int, name: str) -> str:
+    user = await session.get(User, user_id)
+    user.name = name
+    await session.commit()
+"""
+_COUNTS = """
+import asyncio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def counts(db: AsyncSession, factory) -> list[int]:
+"""
+_COLUMN = """
+from datetime import datetime, timezone
+from sqlalchemy import Column, DateTime
+
+"""
+_ENGINE = """
+import asyncpg
+from sqlalchemy.ext.asyncio import create_async_engine
+
+"""
+# (code, source, whether the candidate check lets it through, whether the rule reports it when run anyway)
+SECOND_WAVE_SHAPES = {
+    "207-read-after-commit": ("LDB207", _RENAME + "    return user.name\n", True, True),
+    "207-refreshed": ("LDB207", _RENAME + "    await session.refresh(user)\n    return user.name\n", False, False),
+    "207-refreshed-on-the-reading-line": (
+        "LDB207",
+        _RENAME + "    await session.refresh(user); return user.name\n",
+        True,
+        True,
+    ),
+    "207-committed-again": (
+        "LDB207",
+        _RENAME + "    await session.refresh(user)\n    await session.commit()\n    return user.name\n",
+        True,
+        True,
+    ),
+    "207-no-read": ("LDB207", _RENAME + "    return name\n", False, False),
+    "207-result-not-an-object": (
+        "LDB207",
+        _RENAME
+        + "    result = await session.execute(DELETE)\n    await session.commit()\n    return result.rowcount\n",
+        False,
+        False,
+    ),
+    "208-named-coroutines": (  # the rule misses it (names not followed); the check keeps it for the rule
+        "LDB208",
+        _COUNTS
+        + "    users = db.scalar(USERS)\n    orders = db.scalar(ORDERS)\n"
+        + "    return await asyncio.gather(users, orders)\n",
+        True,
+        False,
+    ),
+    "208-a-session-each": (
+        "LDB208",
+        _COUNTS + '    await db.execute(X)\n    return await asyncio.gather(count(factory, "a"), count(other, "b"))\n',
+        False,
+        False,
+    ),
+    "209-aware-name": (
+        "LDB209",
+        _COLUMN + "NOW = lambda: datetime.now(timezone.utc)\ncreated = Column(DateTime, default=NOW)\n",
+        True,
+        True,
+    ),
+    "209-utcnow-attribute": (
+        "LDB209",
+        _COLUMN + "created = Column(DateTime, default=datetime.utcnow)\nstamp = datetime.now(timezone.utc)\n",
+        False,
+        False,
+    ),
+    "209-timezone-column": (
+        "LDB209",
+        _COLUMN + "created = Column(DateTime(timezone=True), default=lambda: datetime.now(timezone.utc))\n",
+        False,
+        False,
+    ),
+    "209-builtin-default": (
+        "LDB209",
+        _COLUMN + "created = Column(DateTime, default=dict)\nstamp = datetime.now(timezone.utc)\n",
+        False,
+        False,
+    ),
+    "209-server-side-now": (
+        "LDB209",
+        _COLUMN + "created = Column(DateTime, default=func.now())\nstamp = datetime.now(timezone.utc)\n",
+        False,
+        False,
+    ),
+    "209-naive-now": ("LDB209", _COLUMN + "created = Column(DateTime, default=lambda: datetime.now())\n", False, False),
+    "210-f-string-url": (
+        "LDB210",
+        _ENGINE + 'engine = create_async_engine(f"postgresql+asyncpg://{HOST}/app?sslmode=require")\n',
+        True,
+        True,
+    ),
+    "210-psycopg-url": (
+        "LDB210",
+        _ENGINE + 'engine = create_async_engine("postgresql+psycopg://db/app?sslmode=require")\n',
+        False,
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize(("code", "source", "passes", "reported"), SECOND_WAVE_SHAPES.values(), ids=SECOND_WAVE_SHAPES)
+def test_second_wave_candidate_checks_on_shapes(code: str, source: str, passes: bool, reported: bool) -> None:
+    found = _run_rules(source, [RULES_BY_CODE[code]], DEFAULT_OPTIONS, {})
+    assert (candidate_codes(source, [code]), [r.code for r, _, _, _ in found]) == (
+        [code] if passes else [],
+        [code] if reported else [],
+    )
+
+
 @pytest.mark.parametrize(
     "args",
     [["--version"], ["rule", "LDB107"], ["rule", "--all", "--output-format", "json"], ["check", "--no-cache", "."]],
