@@ -273,19 +273,114 @@ def _enum_type_name(call: ast.Call) -> str | None:
     return None
 
 
-def _types_dropped(view: FileText, downgrade: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-    """The enum types downgrade() drops by `op.execute("DROP TYPE ...")` with a literal SQL text (or `text()`
-    of one), as PostgreSQL names them (unqualified)."""
+def _binders(view: FileText) -> dict[str, list[ast.AST]]:
+    """Every node that binds each name anywhere in the file (assignment and loop targets, parameters,
+    imports, functions and classes, `except ... as`, `global`)."""
+    found: dict[str, list[ast.AST]] = {}
+    for node in view.nodes(ast.Name):
+        if not isinstance(node.ctx, ast.Load):
+            found.setdefault(node.id, []).append(node)
+    for arg in view.nodes(ast.arg):
+        found.setdefault(arg.arg, []).append(arg)
+    imports: list[ast.Import | ast.ImportFrom] = [*view.nodes(ast.Import), *view.nodes(ast.ImportFrom)]
+    for imported in imports:
+        for alias in imported.names:
+            found.setdefault(alias.asname or alias.name.split(".")[0], []).append(imported)
+    defined_nodes: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = [
+        *view.nodes(ast.FunctionDef),
+        *view.nodes(ast.AsyncFunctionDef),
+        *view.nodes(ast.ClassDef),
+    ]
+    for defined in defined_nodes:
+        found.setdefault(defined.name, []).append(defined)
+    for handler in view.nodes(ast.ExceptHandler):
+        if handler.name:
+            found.setdefault(handler.name, []).append(handler)
+    scopes: list[ast.Global | ast.Nonlocal] = [*view.nodes(ast.Global), *view.nodes(ast.Nonlocal)]
+    for scoped in scopes:
+        for name in scoped.names:
+            found.setdefault(name, []).append(scoped)
+    return found
+
+
+def _sqlalchemy_enums(view: FileText, binders: dict[str, list[ast.AST]]) -> tuple[set[str], dict[str, str]]:
+    """The local names bound only (by an import) to SQLAlchemy's `Enum` or PostgreSQL's `ENUM`, and those
+    bound only to a module holding one, with the enum's name there (`sa` -> `Enum`, `postgresql` -> `ENUM`)."""
+    names: set[str] = set()
+    modules: dict[str, str] = {}
+    imports: list[ast.Import | ast.ImportFrom] = [*view.nodes(ast.Import), *view.nodes(ast.ImportFrom)]
+    for imported in imports:
+        for alias in imported.names:
+            local = alias.asname or alias.name
+            if len(binders.get(local, ())) != 1:
+                continue
+            source = (imported.module if isinstance(imported, ast.ImportFrom) else None, alias.name)
+            if source in ((None, "sqlalchemy"), ("sqlalchemy.dialects", "postgresql")):
+                modules[local] = "Enum" if source[1] == "sqlalchemy" else "ENUM"
+            elif source in (("sqlalchemy", "Enum"), ("sqlalchemy.dialects.postgresql", "ENUM")):
+                names.add(local)
+    return names, modules
+
+
+def _dropped_enum(
+    view: FileText,
+    call: ast.Call,
+    binders: dict[str, list[ast.AST]],
+    own: set[int],
+    assignments: list[ast.Assign],
+) -> ast.Call | None:
+    """The SQLAlchemy enum call `<enum>.drop(...)` in downgrade() (``own``: the ids of every node under
+    it) surely drops: written in place, or the value of a name's only binding in downgrade(), else
+    in the file, when that is one of ``assignments`` (`status = sa.Enum(...)`), whatever the model may
+    make of other forms."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "drop"):
+        return None
+    target: ast.expr | None = call.func.value
+    if isinstance(target, ast.Name):
+        bound = binders.get(target.id, [])
+        local = [b for b in bound if id(b) in own]
+        if local or any(isinstance(b, (ast.Global, ast.Nonlocal)) for b in bound):
+            bound = local  # downgrade()'s own name (a `global` makes two binders: never read)
+        assigned = next((a for a in assignments if len(bound) == 1 and a.targets == bound), None)
+        target = assigned.value if assigned is not None else None
+    if not isinstance(target, ast.Call):
+        return None
+    names, modules = _sqlalchemy_enums(view, binders)
+    func = target.func
+    if isinstance(func, ast.Name) and func.id in names:
+        return target
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return target if modules.get(func.value.id) == func.attr else None
+    return None
+
+
+def _types_dropped(view: FileText, downgrade: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str] | None:
+    """The enum types downgrade() surely drops, as PostgreSQL names them (unqualified): by
+    `op.execute("DROP TYPE ...")` with a literal SQL text (or `text()` of one), or by `<enum>.drop(...)`
+    on a SQLAlchemy enum; None when it drops an enum whose type LDB305 cannot name (it then reports
+    nothing)."""
     from pglast import enums, parse_sql, parser
     from pglast.ast import DropStmt
 
     ops = {a.asname or a.name for n in view.nodes(ast.ImportFrom) if n.module == "alembic" for a in n.names}
     text_names = _text_names(view)
+    binders = _binders(view)
+    own = _own_nodes(downgrade.body)
+    own_ids = {id(node) for node in ast.walk(downgrade)}  # nested functions too: more binders, never fewer
+    assert view.tree is not None
+    assignments = [a for a in (*view.tree.body, *own) if isinstance(a, ast.Assign)]  # what downgrade() sees
     found: set[str] = set()
-    for node in _own_nodes(downgrade.body):
+    for node in own:
+        if not isinstance(node, ast.Call):
+            continue
+        enum = _dropped_enum(view, node, binders, own_ids, assignments)
+        if enum is not None:
+            name = _enum_type_name(enum)
+            if name is None:
+                return None
+            found.add(name)
         if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
+            isinstance(node.func, ast.Attribute)
             and node.func.attr == "execute"
             and isinstance(node.func.value, ast.Name)
             and node.func.value.id in ops & _local_names(view, "op")
@@ -313,7 +408,7 @@ def enum_not_dropped_candidate(view: FileText) -> bool:
     """LDB305: module-level `upgrade()` and `downgrade()`, a `create_table` or `.create()` call in upgrade(),
     a `drop_table` or `drop_column` call in downgrade(), and an `Enum` / `ENUM` call (under any import name)
     without `native_enum=False` whose type is created (no `create_type=False`, or a `.create()` call), is
-    named, and is not dropped by `op.execute("DROP TYPE ...")` in downgrade()."""
+    named, and is not dropped in downgrade() (by `op.execute("DROP TYPE ...")` or `<enum>.drop(...)`)."""
     assert view.tree is not None
     functions = {s.name: s for s in view.tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
     upgrade, downgrade = functions.get("upgrade"), functions.get("downgrade")
@@ -332,7 +427,8 @@ def enum_not_dropped_candidate(view: FileText) -> bool:
         and not _keyword_is(call, "native_enum", False)
         and (creates or not _keyword_is(call, "create_type", False))
     } - {None}
-    return bool(names) and not names <= _types_dropped(view, downgrade)
+    dropped = _types_dropped(view, downgrade)
+    return bool(names) and dropped is not None and not names <= dropped
 
 
 def _in_autocommit_blocks(view: FileText) -> list[ast.AST]:

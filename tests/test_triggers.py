@@ -154,6 +154,25 @@ def downgrade():
     op.drop_table("ticket")
     op.execute(sa.text('DROP TYPE IF EXISTS "Status", public.state'))
 """,
+    "LDB305-dropped-by-drop": """
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+STATUS = sa.Enum("open", "closed", name="status")
+
+
+def upgrade():
+    kind = postgresql.ENUM("a", "b", name="kind")
+    op.create_table("ticket", sa.Column("status", STATUS), sa.Column("kind", kind))
+
+
+def downgrade():
+    op.drop_table("ticket")
+    STATUS.drop(op.get_bind())
+    kind = postgresql.ENUM(name="kind")  # downgrade()'s own binding wins over upgrade()'s
+    kind.drop(op.get_bind())
+""",
     "LDB306-words": """
 from alembic import op
 
@@ -227,6 +246,20 @@ def upgrade():
 def downgrade():
     op.drop_table("ticket")
     op.execute("DROP TYPE Status")  # PostgreSQL folds the name to status: "Status" stays
+""",
+    "LDB305-dropped-out-of-scope": """
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+    status = sa.Enum("open", "closed", name="status")
+    op.create_table("ticket", sa.Column("status", status))
+
+
+def downgrade():
+    op.drop_table("ticket")
+    status.drop(op.get_bind())  # upgrade()'s local: a NameError, the type stays
 """,
     "LDB306-bound-in-block": """
 from alembic import op
