@@ -21,11 +21,12 @@ import ast
 import builtins
 import functools
 import re
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from lintdb.options import RuleOptions
-from lintdb.prefilter import FileText, fold, inner_statements
+from lintdb.prefilter import HOLE, FileText, fold, inner_statements, strings_in
 
 # An asyncpg connection can be in the file: an asyncpg import, a driver connection borrowed from
 # SQLAlchemy, or a pool's `acquire()` awaited or entered with `async with`.
@@ -501,6 +502,301 @@ def asyncpg_sslmode_candidate(view: FileText) -> bool:
     return any(isinstance(k, ast.Constant) and k.value == "sslmode" for d in view.nodes(ast.Dict) for k in d.keys)
 
 
+# What LDB306 reads in a migration's SQL: the words of a statement that cannot run in a transaction block
+# (VACUUM, COMMIT and its synonym END start one: after a `;`, a line break, a comment, or a hole, since the
+# rule follows the names a hole stands for), or that adds an enum value (the value, when quoted).
+_STATEMENT = rf"(?:^|[;\n]|\*/|{HOLE})\s*"
+_WORD_END = rf"(?:(?![\w$])|(?={HOLE}))"
+NON_TRANSACTIONAL = re.compile(
+    rf"(?i)concurrently|{_STATEMENT}(?:vacuum|commit|end){_WORD_END}|(?:create|drop|{HOLE})\s+database"
+    r"|add\s+value\s+(?:if\s+not\s+exists\s+)?(?:'((?:[^']|'')*)')?"
+)
+SQL_CALLS = frozenset({"execute", "exec_driver_sql"})
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _local_names(view: FileText, *names: str) -> set[str]:
+    """``names`` and the local names an import gives them (`from sqlalchemy import Enum as SAEnum`)."""
+    found = set(names)
+    for node in view.nodes(ast.ImportFrom):
+        found.update(alias.asname for alias in node.names if alias.name in names and alias.asname)
+    return found
+
+
+def _keyword_is(call: ast.Call, name: str, value: object) -> bool:
+    """``call`` passes the literal ``value`` (True, False or None) as keyword ``name``."""
+    return any(k.arg == name and isinstance(k.value, ast.Constant) and k.value.value is value for k in call.keywords)
+
+
+def _calls_in(node: ast.AST, names: set[str]) -> bool:
+    """A call of one of ``names`` (a function or a method) under ``node``."""
+    return any(isinstance(n, ast.Call) and _callee(n) in names for n in ast.walk(node))
+
+
+def _own_nodes(statements: list[ast.stmt]) -> list[ast.AST]:
+    """The nodes under ``statements``, nested functions, classes and lambdas excluded."""
+    pending: list[ast.AST] = list(statements)
+    for node in pending:
+        pending.extend(child for child in ast.iter_child_nodes(node) if not isinstance(child, SCOPES))
+    return pending
+
+
+def _enum_type_name(call: ast.Call) -> str | None:
+    """The type name LDB305 reads from an enum call: a literal `name=`, else the lower-cased name of a class
+    given first; None when it reads none."""
+    name = next((k.value for k in call.keywords if k.arg == "name"), None)
+    if name is not None:
+        return name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else None
+    first = call.args[0] if call.args else None
+    if isinstance(first, (ast.Name, ast.Attribute)):
+        return (first.id if isinstance(first, ast.Name) else first.attr).lower()
+    return None
+
+
+def _binders(view: FileText) -> dict[str, list[ast.AST]]:
+    """Every node that binds each name anywhere in the file (assignment and loop targets, parameters,
+    imports, functions and classes, `except ... as`, `global`)."""
+    found: dict[str, list[ast.AST]] = {}
+    for node in view.nodes(ast.Name):
+        if not isinstance(node.ctx, ast.Load):
+            found.setdefault(node.id, []).append(node)
+    for arg in view.nodes(ast.arg):
+        found.setdefault(arg.arg, []).append(arg)
+    imports: list[ast.Import | ast.ImportFrom] = [*view.nodes(ast.Import), *view.nodes(ast.ImportFrom)]
+    for imported in imports:
+        for alias in imported.names:
+            found.setdefault(alias.asname or alias.name.split(".")[0], []).append(imported)
+    defined_nodes: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = [
+        *view.nodes(ast.FunctionDef),
+        *view.nodes(ast.AsyncFunctionDef),
+        *view.nodes(ast.ClassDef),
+    ]
+    for defined in defined_nodes:
+        found.setdefault(defined.name, []).append(defined)
+    for handler in view.nodes(ast.ExceptHandler):
+        if handler.name:
+            found.setdefault(handler.name, []).append(handler)
+    scopes: list[ast.Global | ast.Nonlocal] = [*view.nodes(ast.Global), *view.nodes(ast.Nonlocal)]
+    for scoped in scopes:
+        for name in scoped.names:
+            found.setdefault(name, []).append(scoped)
+    return found
+
+
+def _sqlalchemy_enums(view: FileText, binders: dict[str, list[ast.AST]]) -> tuple[set[str], dict[str, str]]:
+    """The local names bound only (by an import) to SQLAlchemy's `Enum` or PostgreSQL's `ENUM`, and those
+    bound only to a module holding one, with the enum's name there (`sa` -> `Enum`, `postgresql` -> `ENUM`)."""
+    names: set[str] = set()
+    modules: dict[str, str] = {}
+    imports: list[ast.Import | ast.ImportFrom] = [*view.nodes(ast.Import), *view.nodes(ast.ImportFrom)]
+    for imported in imports:
+        for alias in imported.names:
+            local = alias.asname or alias.name
+            if len(binders.get(local, ())) != 1:
+                continue
+            source = (imported.module if isinstance(imported, ast.ImportFrom) else None, alias.name)
+            if source in ((None, "sqlalchemy"), ("sqlalchemy.dialects", "postgresql")):
+                modules[local] = "Enum" if source[1] == "sqlalchemy" else "ENUM"
+            elif source in (("sqlalchemy", "Enum"), ("sqlalchemy.dialects.postgresql", "ENUM")):
+                names.add(local)
+    return names, modules
+
+
+def _dropped_enum(
+    view: FileText,
+    call: ast.Call,
+    binders: dict[str, list[ast.AST]],
+    own: set[int],
+    assignments: list[ast.Assign],
+) -> ast.Call | None:
+    """The SQLAlchemy enum call `<enum>.drop(...)` in downgrade() (``own``: the ids of every node under
+    it) surely drops: written in place, or the value of a name's only binding in downgrade(), else
+    in the file, when that is one of ``assignments`` (`status = sa.Enum(...)`), whatever the model may
+    make of other forms."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "drop"):
+        return None
+    target: ast.expr | None = call.func.value
+    if isinstance(target, ast.Name):
+        bound = binders.get(target.id, [])
+        local = [b for b in bound if id(b) in own]
+        if local or any(isinstance(b, (ast.Global, ast.Nonlocal)) for b in bound):
+            bound = local  # downgrade()'s own name (a `global` makes two binders: never read)
+        assigned = next((a for a in assignments if len(bound) == 1 and a.targets == bound), None)
+        target = assigned.value if assigned is not None else None
+    if not isinstance(target, ast.Call):
+        return None
+    names, modules = _sqlalchemy_enums(view, binders)
+    func = target.func
+    if isinstance(func, ast.Name) and func.id in names:
+        return target
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return target if modules.get(func.value.id) == func.attr else None
+    return None
+
+
+def _types_dropped(view: FileText, downgrade: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str] | None:
+    """The enum types downgrade() surely drops, as PostgreSQL names them (unqualified): by
+    `op.execute("DROP TYPE ...")` with a literal SQL text (or `text()` of one), or by `<enum>.drop(...)`
+    on a SQLAlchemy enum; None when it drops an enum whose type LDB305 cannot name (it then reports
+    nothing)."""
+    from pglast import enums, parse_sql, parser
+    from pglast.ast import DropStmt
+
+    ops = {a.asname or a.name for n in view.nodes(ast.ImportFrom) if n.module == "alembic" for a in n.names}
+    text_names = _text_names(view)
+    binders = _binders(view)
+    own = _own_nodes(downgrade.body)
+    own_ids = {id(node) for node in ast.walk(downgrade)}  # nested functions too: more binders, never fewer
+    assert view.tree is not None
+    assignments = [a for a in (*view.tree.body, *own) if isinstance(a, ast.Assign)]  # what downgrade() sees
+    found: set[str] = set()
+    for node in own:
+        if not isinstance(node, ast.Call):
+            continue
+        enum = _dropped_enum(view, node, binders, own_ids, assignments)
+        if enum is not None:
+            name = _enum_type_name(enum)
+            if name is None:
+                return None
+            found.add(name)
+        if not (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr == "execute"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in ops & _local_names(view, "op")
+            and node.args
+        ):
+            continue
+        argument = node.args[0]
+        if isinstance(argument, ast.Call) and _callee(argument) in text_names and argument.args:
+            argument = argument.args[0]
+        sql = fold(argument)
+        if sql is None or HOLE in sql or "drop" not in sql.lower():
+            continue
+        try:
+            parsed = parse_sql(sql)
+        except parser.ParseError:
+            continue
+        for raw in parsed:
+            stmt = raw.stmt
+            if isinstance(stmt, DropStmt) and stmt.removeType == enums.ObjectType.OBJECT_TYPE:
+                found.update(name.names[-1].sval for name in stmt.objects or ())
+    return found
+
+
+def enum_not_dropped_candidate(view: FileText) -> bool:
+    """LDB305: module-level `upgrade()` and `downgrade()`, a `create_table` or `.create()` call in upgrade(),
+    a `drop_table` or `drop_column` call in downgrade(), and an `Enum` / `ENUM` call (under any import name)
+    without `native_enum=False` whose type is created (no `create_type=False`, or a `.create()` call), is
+    named, and is not dropped in downgrade() (by `op.execute("DROP TYPE ...")` or `<enum>.drop(...)`)."""
+    assert view.tree is not None
+    functions = {s.name: s for s in view.tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    upgrade, downgrade = functions.get("upgrade"), functions.get("downgrade")
+    if upgrade is None or downgrade is None:
+        return False
+    if not _calls_in(upgrade, _local_names(view, "create_table") | {"create"}):
+        return False
+    if not _calls_in(downgrade, _local_names(view, "drop_table", "drop_column")):
+        return False
+    enums = _local_names(view, "Enum", "ENUM")
+    creates = _calls_in(upgrade, {"create"})
+    names = {
+        _enum_type_name(call)
+        for call in view.nodes(ast.Call)
+        if _callee(call) in enums
+        and not _keyword_is(call, "native_enum", False)
+        and (creates or not _keyword_is(call, "create_type", False))
+    } - {None}
+    dropped = _types_dropped(view, downgrade)
+    return bool(names) and dropped is not None and not names <= dropped
+
+
+def _in_autocommit_blocks(view: FileText) -> list[ast.AST]:
+    """The nodes in the bodies of `with <context>.autocommit_block():` blocks, nested functions and classes
+    excluded (what LDB306 counts as inside one)."""
+    found: list[ast.AST] = []
+    blocks: list[ast.With | ast.AsyncWith] = [*view.nodes(ast.With), *view.nodes(ast.AsyncWith)]
+    for block in blocks:
+        if any(_calls(item.context_expr, {"autocommit_block"}) for item in block.items):
+            found.extend(_own_nodes(block.body))
+    return found
+
+
+def _sql_arguments(call: ast.Call, text_names: set[str]) -> list[ast.expr]:
+    """A call's arguments, a `text()` call among them replaced by its own (strings in any other call may
+    reach a helper that runs them elsewhere)."""
+    found: list[ast.expr] = []
+    for argument in (*call.args, *(k.value for k in call.keywords)):
+        if isinstance(argument, ast.Call) and _callee(argument) in text_names:
+            found.extend((*argument.args, *(k.value for k in argument.keywords)))
+        elif not isinstance(argument, ast.Call):
+            found.append(argument)
+    return found
+
+
+def non_transactional_candidate(view: FileText) -> bool:
+    """LDB306: outside the arguments of `execute` calls in autocommit blocks, a string of the code naming a
+    statement that cannot run in a transaction block (CONCURRENTLY, VACUUM, CREATE or DROP DATABASE, COMMIT),
+    or adding an enum value that another string names too (or that is not quoted); or a
+    `postgresql_concurrently=True` outside autocommit blocks."""
+    inside = _in_autocommit_blocks(view)
+    text_names = _text_names(view)
+    sheltered = Counter(
+        sql
+        for node in inside
+        if isinstance(node, ast.Call) and _callee(node) in SQL_CALLS
+        for argument in _sql_arguments(node, text_names)
+        for sql in strings_in(argument)
+    )
+    for sql in Counter(view.strings) - sheltered:
+        for match in NON_TRANSACTIONAL.finditer(sql):
+            added = match.group(1)
+            if not match.group(0).lower().startswith("add") or added is None:
+                return True
+            value = added.replace("''", "'")
+            if sum(text.count(value) for text in view.strings) > 1:
+                return True
+    inside_ids = {id(node) for node in inside}
+    return any(
+        _keyword_is(call, "postgresql_concurrently", True) and id(call) not in inside_ids
+        for call in view.nodes(ast.Call)
+    )
+
+
+def not_null_column_candidate(view: FileText) -> bool:
+    """LDB307: an `add_column` call (under any import name), and a `Column` call (under any import name) with
+    `nullable=False`, no `server_default=` but None, no `primary_key=` and no `**` argument, that is not an
+    argument of `create_table` or `Table` (the rule's column, given inline or bound to a name)."""
+    calls = view.nodes(ast.Call)
+    add_column = _local_names(view, "add_column")
+    if not any(_callee(call) in add_column for call in calls):
+        return False
+    tables = _local_names(view, "create_table", "Table")
+    in_tables = {id(arg) for call in calls if _callee(call) in tables for arg in call.args}
+    columns = _local_names(view, "Column")
+    return any(
+        _callee(call) in columns
+        and id(call) not in in_tables
+        and _keyword_is(call, "nullable", False)
+        and all(k.arg not in (None, "primary_key") for k in call.keywords)
+        and all(k.arg != "server_default" or _keyword_is(call, "server_default", None) for k in call.keywords)
+        for call in calls
+    )
+
+
+def command_in_event_loop_candidate(view: FileText) -> bool:
+    """LDB308: an `async def` in a file that imports `alembic.command` (or `alembic` itself, or `*` from it)."""
+    if not view.nodes(ast.AsyncFunctionDef):
+        return False
+    if any(alias.name in ("alembic", "alembic.command") for node in view.nodes(ast.Import) for alias in node.names):
+        return True
+    return any(
+        (node.module == "alembic" and any(alias.name in ("command", "*") for alias in node.names))
+        or (node.module or "").startswith("alembic.command")
+        for node in view.nodes(ast.ImportFrom)
+    )
+
+
 TRIGGERS: dict[str, Trigger] = {
     "LDB101": Trigger(  # raw-connection-on-commit-drop
         ("commit",),
@@ -598,17 +894,26 @@ TRIGGERS: dict[str, Trigger] = {
         ("transactional_ddl",), re.compile("transactional_ddl"), (ALEMBIC_IMPORT,)
     ),
     "LDB305": Trigger(  # enum-type-not-dropped
-        ("enum",), re.compile(r"enum\b"), (ALEMBIC_IMPORT, re.compile(r"\bdef\s+downgrade\b"))
+        ("enum",),
+        re.compile(r"enum\b"),
+        (ALEMBIC_IMPORT, re.compile(r"\bdef\s+downgrade\b")),
+        enum_not_dropped_candidate,
     ),
     "LDB306": Trigger(  # non-transactional-statement-in-migration
         ("concurrently", "vacuum", "database", "add value", "commit"),
         re.compile(r"concurrently|vacuum|database|add\s+value|commit"),
         (ALEMBIC_IMPORT,),
+        non_transactional_candidate,
     ),
     "LDB307": Trigger(  # add-not-null-column-without-default
-        ("add_column",), re.compile("add_column"), (ALEMBIC_IMPORT, re.compile(r"nullable\s*=\s*False"))
+        ("add_column",),
+        re.compile("add_column"),
+        (ALEMBIC_IMPORT, re.compile(r"nullable\s*=\s*False")),
+        not_null_column_candidate,
     ),
-    "LDB308": Trigger(("alembic",), re.compile(r"async\s+def\b"), (ALEMBIC_IMPORT,)),  # alembic-command-in-event-loop
+    "LDB308": Trigger(  # alembic-command-in-event-loop
+        ("alembic",), re.compile(r"async\s+def\b"), (ALEMBIC_IMPORT,), command_in_event_loop_candidate
+    ),
     # unused-noqa: never run as a rule; the engine judges `noqa` comments after the other rules.
     "LDB900": Trigger((), None),
 }

@@ -17,6 +17,7 @@ import sqlalchemy
 from hypothesis import given
 from hypothesis import strategies as st
 
+from benchmarks.realworld import CACHE, LEDGER, _git, git_dir, load
 from lintdb.catalog import RULES_BY_CODE as CATALOG
 from lintdb.config import build_settings
 from lintdb.engine import SourceError, _run_rules, candidate_codes
@@ -184,13 +185,13 @@ SECOND_WAVE_SHAPES = {
         False,
         False,
     ),
-    "208-named-coroutines": (  # the rule misses it (names not followed); the check keeps it for the rule
+    "208-named-coroutines": (  # coroutines stored in names, then gathered: the rule follows the names
         "LDB208",
         _COUNTS
         + "    users = db.scalar(USERS)\n    orders = db.scalar(ORDERS)\n"
         + "    return await asyncio.gather(users, orders)\n",
         True,
-        False,
+        True,
     ),
     "208-a-session-each": (
         "LDB208",
@@ -251,6 +252,220 @@ def test_second_wave_candidate_checks_on_shapes(code: str, source: str, passes: 
         [code] if passes else [],
         [code] if reported else [],
     )
+
+
+_MIGRATION_NEAR_MISSES = {
+    "LDB305-add-column": """
+from alembic import op
+import sqlalchemy as sa
+
+STATUS = sa.Enum("open", "closed", name="status")
+
+
+def upgrade():
+    op.add_column("ticket", sa.Column("status", STATUS, nullable=True))
+
+
+def downgrade():
+    op.drop_column("ticket", "status")
+""",
+    "LDB305-dropped": """
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ENUM as PgEnum
+
+
+def upgrade():
+    op.create_table("ticket", sa.Column("status", PgEnum("open", "closed", name="Status")))
+    op.create_table("task", sa.Column("state", sa.Enum("new", "done", name="state")))
+
+
+def downgrade():
+    op.drop_table("task")
+    op.drop_table("ticket")
+    op.execute(sa.text('DROP TYPE IF EXISTS "Status", public.state'))
+""",
+    "LDB305-dropped-by-drop": """
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+STATUS = sa.Enum("open", "closed", name="status")
+
+
+def upgrade():
+    kind = postgresql.ENUM("a", "b", name="kind")
+    op.create_table("ticket", sa.Column("status", STATUS), sa.Column("kind", kind))
+
+
+def downgrade():
+    op.drop_table("ticket")
+    STATUS.drop(op.get_bind())
+    kind = postgresql.ENUM(name="kind")  # downgrade()'s own binding wins over upgrade()'s
+    kind.drop(op.get_bind())
+""",
+    "LDB306-words": """
+from alembic import op
+
+
+def upgrade():
+    op.create_index("ix_ticket_title", "ticket", ["title"])
+    op.execute("UPDATE ticket SET title = 'commit' WHERE title = ''")  # the database keeps a commit log
+
+
+def downgrade():
+    op.drop_index("ix_ticket_title")
+""",
+    "LDB306-autocommit": """
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+    with op.get_context().autocommit_block():
+        op.execute(sa.text("CREATE INDEX CONCURRENTLY ix_ticket_title ON ticket (title)"))
+        op.execute("ALTER TYPE status ADD VALUE IF NOT EXISTS 'archived' AFTER 'closed'")
+        op.create_index("ix_ticket_owner", "ticket", ["owner"], postgresql_concurrently=True)
+
+
+def downgrade():
+    pass
+""",
+    "LDB307": """
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+    op.add_column("account", sa.Column("email", sa.String(255), nullable=False, server_default=""))
+    op.create_table("audit", sa.Column("id", sa.Integer, nullable=False))
+""",
+    "LDB308": """
+import asyncio
+
+from alembic import op
+
+
+async def migrate():
+    await asyncio.sleep(0)
+
+
+def upgrade():
+    op.execute("SELECT 1")
+""",
+}
+
+
+@pytest.mark.parametrize(("code", "source"), _MIGRATION_NEAR_MISSES.items(), ids=list(_MIGRATION_NEAR_MISSES))
+def test_migration_candidate_checks_reject_near_misses_their_words_let_through(code: str, source: str) -> None:
+    code = code.split("-")[0]
+    view = FileText(source)
+    assert (text_codes(view, [code]), candidates(view, [code])) == ([code], [])
+    assert _rejected_findings(source) == []
+
+
+_MIGRATION_HITS = {
+    "LDB305-unquoted-drop": """
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+    op.create_table("ticket", sa.Column("status", sa.Enum("open", "closed", name="Status")))
+
+
+def downgrade():
+    op.drop_table("ticket")
+    op.execute("DROP TYPE Status")  # PostgreSQL folds the name to status: "Status" stays
+""",
+    "LDB305-dropped-out-of-scope": """
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+    status = sa.Enum("open", "closed", name="status")
+    op.create_table("ticket", sa.Column("status", status))
+
+
+def downgrade():
+    op.drop_table("ticket")
+    status.drop(op.get_bind())  # upgrade()'s local: a NameError, the type stays
+""",
+    "LDB306-bound-in-block": """
+from alembic import op
+
+
+def upgrade():
+    with op.get_context().autocommit_block():
+        sql = "VACUUM ticket"
+    op.execute(sql)
+
+
+def downgrade():
+    pass
+""",
+    "LDB306-value-used": """
+from alembic import op
+
+
+def upgrade():
+    op.execute("ALTER TYPE status ADD VALUE 'archived'")
+    op.execute("UPDATE ticket SET status = 'archived' WHERE closed")
+
+
+def downgrade():
+    pass
+""",
+    "LDB307-bound": """
+from alembic import op
+import sqlalchemy as sa
+
+
+def upgrade():
+    op.create_table("audit", sa.Column("id", sa.Integer, nullable=False))
+    email = sa.Column("email", sa.String(255), nullable=False, server_default=None)
+    op.add_column("account", email)
+""",
+}
+
+
+@pytest.mark.parametrize(("code", "source"), _MIGRATION_HITS.items(), ids=list(_MIGRATION_HITS))
+def test_migration_candidate_checks_keep_the_shapes_next_to_their_near_misses(code: str, source: str) -> None:
+    code = code.split("-")[0]
+    assert candidate_codes(source, [code]) == [code]
+    found = _run_rules(source, [RULES_BY_CODE[code]], DEFAULT_OPTIONS, {})
+    assert [report.code for report, _, _, _ in found] == [code]
+
+
+def _reported_in_ledger() -> list[tuple[Path, str, str, str]]:
+    """(git dir, commit, path, code) of every ledger finding lintdb reports (real bug or false positive) of a
+    rule with a candidate check, in the snapshots present under the cache."""
+    found = []
+    for ledger in map(load, sorted(LEDGER.glob("*.toml"))):
+        git = git_dir(CACHE, ledger.name)
+        for finding in ledger.findings if git is not None else ():
+            if finding.verdict != "missed-bug" and TRIGGERS[finding.code].candidate is not None:
+                found.append((git, ledger.commit, finding.path, finding.code))
+    return found
+
+
+def test_candidate_checks_pass_every_file_the_ledger_has_a_finding_in() -> None:
+    """On real code: each file of the real-world ledger with a reported finding (at the ledger's commit)
+    passes that rule's candidate check."""
+    reported = _reported_in_ledger()
+    if not reported:
+        pytest.skip(f"no ledger snapshot under {CACHE}")
+    texts = {}
+    for git, commit, path, _ in reported:
+        texts.setdefault((git, commit, path), _git(git, "show", f"{commit}:{path}").decode("utf-8", "replace"))
+    missed = sorted(
+        (path, code)
+        for git, commit, path, code in reported
+        if code not in candidates(FileText(texts[git, commit, path]), [code])
+    )
+    assert missed == []
+    assert {code for *_, code in reported} >= {"LDB305", "LDB306", "LDB307"}
 
 
 @pytest.mark.parametrize(
