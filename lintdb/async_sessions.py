@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from lintdb.cst_helpers import call_arg, dotted, unwrap_await
+from lintdb.model.project_index import FACTORY, MAKER, SESSION, Found
 
 if TYPE_CHECKING:
     from lintdb.model import SemanticModel
@@ -30,6 +31,8 @@ EXPIRE = "expire_on_commit"
 
 Qualified = Callable[[cst.CSTNode], set[str]]
 Resolve = Callable[[cst.Name], "cst.BaseExpression | None"]
+Defined = Callable[[cst.BaseExpression], "Found | None"]  # what another module of the project defines
+Fixture = Callable[[str], "Found | None"]  # what a conftest.py fixture gives
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,19 @@ def _expires(call: cst.Call) -> bool | None:
 class SessionFinder:
     """Sessions made by expressions, parameters and FastAPI dependencies of one module."""
 
-    def __init__(self, module: cst.Module, qualified: Qualified, resolve: Resolve) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        qualified: Qualified,
+        resolve: Resolve,
+        defined: Defined = lambda _: None,
+        fixture: Fixture = lambda _: None,
+    ) -> None:
         self.module = module
         self.qualified = qualified
         self.resolve = resolve
+        self.defined = defined
+        self.fixture = fixture
 
     def made_by(self, value: cst.BaseExpression, depth: int = 0) -> Session | None:
         """The session an expression makes (`AsyncSession(engine)`, `factory()`, `factory.begin()`)."""
@@ -67,16 +79,25 @@ class SessionFinder:
         func = value.func
         if isinstance(func, cst.Attribute) and func.attr.value == "begin":
             func = func.value  # `async with factory.begin() as session`
-        return self.factory(func, depth + 1)
+        made = self.factory(func, depth + 1)
+        if made is None and isinstance(func, (cst.Name, cst.Attribute)) and self.resolve_name(func) is None:
+            given = self.defined(func)  # `async with get_session() as session`, imported
+            made = Session(given.expires) if given is not None and given.kind == SESSION else None
+        return made
+
+    def resolve_name(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        return self.resolve(node) if isinstance(node, cst.Name) else None
 
     def factory(self, node: cst.BaseExpression, depth: int = 0) -> Session | None:
         """The sessions a factory makes: `async_sessionmaker(...)`, `sessionmaker(class_=AsyncSession)`,
         or a name assigned one of them."""
         if depth > 4:
             return None
-        if isinstance(node, cst.Name):
-            value = self.resolve(node)
-            return None if value is None else self.factory(value, depth + 1)
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            value = self.resolve_name(node)
+            if value is not None:
+                return self.factory(value, depth + 1)
+            return self._defined(node, FACTORY)  # `from app.db import SessionLocal`
         if not isinstance(node, cst.Call):
             return None
         names = self.qualified(node.func)
@@ -85,7 +106,12 @@ class SessionFinder:
         class_ = call_arg(node, None, "class_")
         if names & SESSIONMAKER and class_ is not None and self.qualified(class_.value) & ASYNC_SESSION:
             return Session(_expires(node))
-        return None
+        return self._defined(node.func, MAKER)  # `get_session_maker()`, imported
+
+    def _defined(self, node: cst.BaseExpression, kind: str) -> Session | None:
+        """The sessions of a ``kind`` of definition another module of the project gives."""
+        found = self.defined(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        return Session(found.expires) if found is not None and found.kind == kind else None
 
     def of_param(self, param: cst.Param) -> Session | None:
         """The session a parameter holds, from its annotation or its `Depends(...)` default."""
@@ -128,10 +154,22 @@ class SessionFinder:
             None,
         )
         if function is None:
-            return None
+            return self._defined(target, SESSION)  # `Depends(get_db)`, imported
+        return self.given_by(function)
+
+    def given_by(self, function: cst.FunctionDef) -> Session | None:
+        """The session a function of this module yields or returns."""
         finder = _Given(self)
         function.body.visit(finder)
         return finder.session
+
+    def of_fixture(self, name: str) -> Session | None:
+        """The session a pytest fixture requested by ``name`` gives: this module's, else a conftest.py's."""
+        for statement in self.module.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == name and is_fixture(statement):
+                return self.given_by(statement)
+        found = self.fixture(name)
+        return Session(found.expires) if found is not None and found.kind == SESSION else None
 
 
 class _Given(cst.CSTVisitor):
@@ -178,6 +216,10 @@ class Sessions:
         self.finder = finder
         params = [*function.params.posonly_params, *function.params.params, *function.params.kwonly_params]
         self.bound = {p.name.value: s for p in params if (s := finder.of_param(p)) is not None}
+        if function.name.value.startswith("test") or is_fixture(function):
+            for name, session in self.bound.items():
+                if session.expires is None:  # `db_session: AsyncSession`, given by a fixture
+                    self.bound[name] = finder.of_fixture(name) or session
 
     def bind(self, statement: cst.BaseStatement) -> list[tuple[str, cst.BaseExpression]]:
         """Record the sessions a statement binds (`with ... as`, assignments, aliases) and forget names it
@@ -206,8 +248,21 @@ class Sessions:
         return others
 
 
+def is_fixture(function: cst.FunctionDef) -> bool:
+    """Whether a pytest fixture decorator (`@pytest.fixture`, `@pytest_asyncio.fixture(...)`) marks it."""
+    for decorator in function.decorators:
+        node = decorator.decorator
+        name = dotted(node.func if isinstance(node, cst.Call) else node)
+        if name is not None and name.split(".")[-1] == "fixture":
+            return True
+    return False
+
+
 def coroutine_sessions(function: cst.FunctionDef, model: SemanticModel) -> Sessions | None:
     """The sessions of an `async def` (its parameters bound; statements to come), None for a plain `def`."""
     if function.asynchronous is None:
         return None
-    return Sessions(SessionFinder(model.module, model.qualified_names, model.value_of), function)
+    finder = SessionFinder(
+        model.module, model.qualified_names, model.value_of, model.project_definition, model.project_fixture
+    )
+    return Sessions(finder, function)

@@ -49,6 +49,9 @@ QUERY_METHODS = frozenset(
     {"fetch", "fetchrow", "fetchval", "fetchmany", "prepare", "cursor", "copy_from_query", "execute", "executemany"}
 )
 TEXT_IN = re.compile(r"(?i)\bin\s*\(?\s*:\w+(?![\w:`])")  # not Sphinx roles such as `in :class:`
+# An engine call whose URL is a name (`create_async_engine(settings.DATABASE_URL)`): the project index may
+# know the URL from another module.
+NAMED_URL = r"\(\s*(?:url\s*=\s*)?(?:str\()?[a-z_][\w.]*\)?\s*[,)]"
 # How far before its anchor a trigger's match may start.
 ANCHOR_LOOKBACK = 200
 
@@ -269,11 +272,13 @@ TRIGGERS: dict[str, Trigger] = {
         ("statement_cache_size",), re.compile("statement_cache_size"), (re.compile("asyncpg|connect_args"),)
     ),
     "LDB203": Trigger(  # sync-engine-async-driver
-        tuple(f"+{driver}" for driver in ASYNC_DRIVERS),
-        re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b"),
+        (*(f"+{driver}" for driver in ASYNC_DRIVERS), "create_engine("),
+        re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b|create_engine" + NAMED_URL),
         (re.compile("create_engine|engine_from_config"),),
     ),
-    "LDB204": Trigger(("async_fallback",), re.compile("async_fallback")),  # async-fallback
+    "LDB204": Trigger(  # async-fallback
+        ("async_fallback", "engine("), re.compile("async_fallback|engine" + NAMED_URL)
+    ),
     "LDB205": Trigger(  # autocommit-in-application-code
         ("autocommit",), AUTOCOMMIT, (re.compile("isolation_level"),), autocommit_candidate
     ),

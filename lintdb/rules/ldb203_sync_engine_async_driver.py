@@ -71,9 +71,9 @@ class SyncEngineAsyncDriver(LintRule):
     """
     ## What it does
     Checks for `create_engine(...)` and `engine_from_config(...)` with a URL (a literal, a module
-    constant, the default of `os.environ.get`, or of a settings field of the module, `Field(default=...)`
-    too) that names an asyncio driver: `+asyncpg`,
-    `+aiosqlite`, `+asyncmy`, `+aiomysql`.
+    constant, the default of `os.environ.get`, or of a settings field, `Field(default=...)` too, of the
+    module or of another module of the project it imports: `create_engine(settings.DATABASE_URL)`) that
+    names an asyncio driver: `+asyncpg`, `+aiosqlite`, `+asyncmy`, `+aiomysql`.
 
     ## Why is this bad?
     The engine is created without complaint, and the first `connect()` raises

@@ -111,6 +111,33 @@ def given_session_example(refresh: str = "") -> str:
     )
 
 
+_FIXTURE = """
+
+@pytest.fixture
+async def db_session() -> AsyncIterator[AsyncSession]:
+    async with new_session() as session:
+        yield session
+
+
+async def test_rename_user(db_session: AsyncSession) -> None:
+    user = await db_session.get(User, 1)
+    user.name = "grace"
+    await db_session.commit(){refresh}
+    assert user.name == "grace"
+"""
+
+
+def fixture_example(factory_args: str = "engine", refresh: str = "") -> str:
+    """A pytest test whose session comes from a fixture of the same module."""
+    source = _MODELS.format(
+        sa_imports="",
+        asyncio_imports="AsyncSession, async_sessionmaker, create_async_engine",
+        factory=f"new_session = async_sessionmaker({factory_args})\n",
+        body=_FIXTURE.format(refresh=refresh),
+    )
+    return "from collections.abc import AsyncIterator\n\nimport pytest" + source
+
+
 class AsyncSessionExpireOnCommit(LintRule):
     """
     ## What it does
@@ -120,9 +147,13 @@ class AsyncSessionExpireOnCommit(LintRule):
     `expire_on_commit=False`. The objects are those the coroutine added (`session.add`,
     `session.add_all`) or loaded (`session.get`, `session.scalar(select(Model))`, `.scalars().first()`).
 
-    A session whose factory is not visible (a parameter annotated `AsyncSession`, a dependency from
-    another module) counts as a default one; set `async-session-expire-on-commit = false` when your
-    project's factory turns expiry off.
+    The factory is followed into the project's other modules: an imported factory
+    (`from app.db import SessionLocal`), a function or FastAPI dependency that yields such a session
+    (`Depends(get_db)`, `async with get_session()`), a function returning a factory, and the pytest
+    fixture a test's `db_session: AsyncSession` parameter names (in the test module or a conftest.py
+    above it). A session whose factory is still not visible (a helper's `session: AsyncSession`
+    parameter) counts as a default one; set `async-session-expire-on-commit = false` when your
+    project's factories turn expiry off.
 
     ## Default
     Off by default: on the real-world ledger (issue 13) 150 of 150 findings were false positives, almost all
@@ -253,6 +284,7 @@ async def create_user(name: str) -> str:
                     await session.commit()
                     return await user.awaitable_attrs.name
             """),
+        Valid(fixture_example("engine, expire_on_commit=False")),
     )
     INVALID = (
         Invalid(
@@ -271,6 +303,12 @@ async def create_user(name: str) -> str:
             given_session_example(),
             positions=[(23, 12)],
             fixed=given_session_example(refresh="\n    await session.refresh(user)"),
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            fixture_example(),
+            positions=[(33, 12)],
+            fixed=fixture_example(refresh="\n    await db_session.refresh(user)"),
             applicability=Applicability.UNSAFE,
         ),
     )
