@@ -272,8 +272,8 @@ TRIGGERS: dict[str, Trigger] = {
         ("statement_cache_size",), re.compile("statement_cache_size"), (re.compile("asyncpg|connect_args"),)
     ),
     "LDB203": Trigger(  # sync-engine-async-driver
-        (*(f"+{driver}" for driver in ASYNC_DRIVERS), "create_engine("),
-        re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b|create_engine" + NAMED_URL),
+        (*(f"+{driver}" for driver in ASYNC_DRIVERS), "create_engine(", "set_main_option"),
+        re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b|create_engine" + NAMED_URL + "|set_main_option"),
         (re.compile("create_engine|engine_from_config"),),
     ),
     "LDB204": Trigger(  # async-fallback

@@ -99,16 +99,35 @@ other = create_engine(str(config.settings.DATABASE_URL), pool_pre_ping=True)
 """
 
 
+ENV = """\
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+from app.config import settings
+
+config = context.config
+config.set_main_option("sqlalchemy.url", settings.database.url)
+
+
+def run_migrations_online() -> None:
+    connectable = engine_from_config(config.get_section(config.config_ini_section, {}), poolclass=pool.NullPool)
+    with connectable.connect() as connection:
+        context.configure(connection=connection)
+"""
+
+
 def _project(root: Path, expire: str = ", expire_on_commit=False", query: str = "") -> Path:
     (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     (root / "app").mkdir()
     (root / "tests").mkdir()
+    (root / "migrations").mkdir()
     files = {
         "app/__init__.py": "",
         "app/config.py": CONFIG.format(query=query),
         "app/db.py": DB.format(expire=expire),
         "app/api.py": API,
         "app/engines.py": SYNC_ENGINE,
+        "migrations/env.py": ENV,
         "tests/conftest.py": CONFTEST,
         "tests/test_users.py": TEST,
     }
@@ -157,6 +176,7 @@ def test_urls_from_the_settings_module(lintdb, tmp_path: Path) -> None:
     assert _found(lintdb, tmp_path, "--no-cache", "--select", "LDB203,LDB204") == [
         ("app/engines.py", "LDB203", 6, 10),
         ("app/engines.py", "LDB203", 7, 9),
+        ("migrations/env.py", "LDB203", 11, 19),  # engine_from_config on the URL set_main_option set
     ]
 
 

@@ -73,7 +73,9 @@ class SyncEngineAsyncDriver(LintRule):
     Checks for `create_engine(...)` and `engine_from_config(...)` with a URL (a literal, a module
     constant, the default of `os.environ.get`, or of a settings field, `Field(default=...)` too, of the
     module or of another module of the project it imports: `create_engine(settings.DATABASE_URL)`) that
-    names an asyncio driver: `+asyncpg`, `+aiosqlite`, `+asyncmy`, `+aiomysql`.
+    names an asyncio driver: `+asyncpg`, `+aiosqlite`, `+asyncmy`, `+aiomysql`. An env.py's
+    `engine_from_config(config.get_section(...))` reads the URL its `config.set_main_option("sqlalchemy.url",
+    ...)` sets.
 
     ## Why is this bad?
     The engine is created without complaint, and the first `connect()` raises
@@ -178,13 +180,29 @@ class SyncEngineAsyncDriver(LintRule):
         ),
     )
 
+    def _config_url(self) -> str | None:
+        """The URL env.py gives `engine_from_config(config.get_section(...))`: the value of its one
+        `config.set_main_option("sqlalchemy.url", value)` (`settings.DATABASE_URL` from the project)."""
+        values = [
+            call.args[1].value
+            for call in self.model.tree.calls
+            if isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "set_main_option"
+            and len(call.args) == 2
+            and self.model.text_of(call.args[0].value) == "sqlalchemy.url"
+        ]
+        return self.model.text_of(values[0]) if len(values) == 1 else None
+
     def visit_Call(self, node: cst.Call) -> None:
         factory = next((FACTORIES[q] for q in self.qualified(node.func) if q in FACTORIES), None)
         if factory is None:
             return
         from_config = factory == "async_engine_from_config"
         argument = call_arg(node, None if from_config else 0, "url")
-        url = self.model.text_of(argument.value) if argument else None
+        if argument is None and from_config:
+            url = self._config_url()
+        else:
+            url = self.model.text_of(argument.value) if argument else None
         driver = url.split("://")[0].partition("+")[2].lower() if url else ""
         if driver not in ASYNC_DRIVERS or fallback_settings(node, url, self.model):
             return  # async_fallback made this work on SQLAlchemy 2.0: LDB204's finding
