@@ -116,6 +116,21 @@ def run_migrations_online() -> None:
 """
 
 
+# A helper whose session comes from its callers (not visible here).
+HELPER = """\
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import User
+
+
+async def add_user(session: AsyncSession, name: str) -> int:
+    user = User(name=name)
+    session.add(user)
+    await session.commit()
+    return user.id
+"""
+
+
 def _project(root: Path, expire: str = ", expire_on_commit=False", query: str = "") -> Path:
     (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     (root / "app").mkdir()
@@ -127,6 +142,7 @@ def _project(root: Path, expire: str = ", expire_on_commit=False", query: str = 
         "app/db.py": DB.format(expire=expire),
         "app/api.py": API,
         "app/engines.py": SYNC_ENGINE,
+        "app/helpers.py": HELPER,
         "migrations/env.py": ENV,
         "tests/conftest.py": CONFTEST,
         "tests/test_users.py": TEST,
@@ -151,6 +167,7 @@ def _found(lintdb, tmp_path: Path, *args: str) -> list[tuple[str, str, int, int]
 
 
 def test_factories_that_turn_expiry_off_in_another_module_are_followed(lintdb, tmp_path: Path) -> None:
+    """Also the helper's session: every factory of the project turns expiry off, so the callers' does."""
     _project(tmp_path)
     assert _found(lintdb, tmp_path, "--no-cache", "--select", "LDB207") == []
 
@@ -160,6 +177,7 @@ def test_the_projects_default_factory_is_still_reported(lintdb, tmp_path: Path) 
     assert _found(lintdb, tmp_path, "--no-cache", "--select", "LDB207") == [
         ("app/api.py", "LDB207", 15, 16),  # `async with SessionLocal()`, imported relatively
         ("app/api.py", "LDB207", 21, 12),  # `Depends(get_db)`, imported
+        ("app/helpers.py", "LDB207", 10, 12),  # a caller's session: the project has a default factory
         ("tests/test_users.py", "LDB207", 10, 12),  # the conftest.py fixture
     ]
 
@@ -190,6 +208,7 @@ def test_a_warm_run_sees_a_change_to_another_modules_factory(lintdb, tmp_path: P
     assert [f[0] for f in _found(lintdb, tmp_path, "--select", "LDB207")] == [
         "app/api.py",
         "app/api.py",
+        "app/helpers.py",
         "tests/test_users.py",
     ]
 
@@ -201,7 +220,14 @@ def test_index_reads_only_the_modules_that_can_matter(tmp_path: Path) -> None:
     names = sorted(p.relative_to(tmp_path).as_posix() for p in index.files)
     # the test module is not indexed (its fixtures are its own); models.py and engines.py name no factory,
     # no AsyncSession and no URL
-    assert names == ["app/__init__.py", "app/api.py", "app/config.py", "app/db.py", "tests/conftest.py"]
+    assert names == [
+        "app/__init__.py",
+        "app/api.py",
+        "app/config.py",
+        "app/db.py",
+        "app/helpers.py",
+        "tests/conftest.py",
+    ]
     assert index.session(Imported("app.db", "SessionLocal"), None) == Found(FACTORY, False)
     assert index.session(Imported("app.db", "get_db"), None) == Found(SESSION, False)
     assert index.fixture("db_session", tmp_path / "tests" / "test_users.py") == Found(SESSION, False)
@@ -220,6 +246,12 @@ def test_index_reads_only_the_modules_that_can_matter(tmp_path: Path) -> None:
             "        MAKERS[1] = async_sessionmaker(bind=None, class_=AsyncSession, expire_on_commit=False)\n"
             "    return MAKERS[1]\n",
             Found(MAKER, False),
+        ),
+        # a generic alias of the factory
+        (
+            "from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker\n"
+            "get_maker = async_sessionmaker[AsyncSession](None, expire_on_commit=False)\n",
+            Found(FACTORY, False),
         ),
         # sessionmaker(class_=AsyncSession) keeps the default
         (

@@ -26,6 +26,7 @@ ASYNC_SESSIONMAKER = frozenset(
     {"sqlalchemy.ext.asyncio.async_sessionmaker", "sqlalchemy.ext.asyncio.session.async_sessionmaker"}
 )
 SESSIONMAKER = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
+_FACTORIES = ASYNC_SESSION | ASYNC_SESSIONMAKER | SESSIONMAKER
 FIXTURES = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 FIELD = frozenset({"pydantic.Field", "pydantic.fields.Field"})
 ENVIRON_GETTERS = frozenset({"os.environ.get", "os.getenv"})
@@ -120,8 +121,9 @@ def _fixture_name(module: _Module, function: ast.FunctionDef | ast.AsyncFunction
 
 
 def _qualified(module: _Module, node: ast.expr) -> set[str]:
-    """The qualified name of a dotted expression whose root the module imports (absolute imports only)."""
-    path = _dotted(node)
+    """The qualified name of a dotted expression whose root the module imports (absolute imports only);
+    of a generic alias's origin (`async_sessionmaker[AsyncSession]`)."""
+    path = _dotted(node.value if isinstance(node, ast.Subscript) else node)
     if path is None:
         return set()
     root, _, rest = path.partition(".")
@@ -241,6 +243,23 @@ class ProjectIndex:
             self._functions[key] = None
             self._functions[key] = _Evaluator(self, module).function(function, depth)
         return self._functions[key]
+
+    @cached_property
+    def expiry_settings(self) -> frozenset[bool | None]:
+        """The `expire_on_commit` of every AsyncSession factory the indexed modules call (anywhere in them):
+        {False} when the project turns expiry off wherever it makes sessions."""
+        found: set[bool | None] = set()
+        for path in self.files:
+            module = self.module(path)
+            if module is None:
+                continue
+            evaluator = _Evaluator(self, module)
+            for node in ast.walk(module.tree):
+                if isinstance(node, ast.Call) and _qualified(module, node.func) & _FACTORIES:
+                    made = evaluator.value(node, {}, 0)
+                    if made is not None:
+                        found.add(made.expires)
+        return frozenset(found)
 
     def _named(self, imported: Imported, importer: Path | None, depth: int) -> Found | None:
         module, name, _ = self._target(imported, (), importer)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from lintdb.async_sessions import expiry_off
 from lintdb.cst_helpers import dotted
 from lintdb.model.dialects import dialect_branch
 from lintdb.model.handles import Handle, Handles
@@ -65,6 +66,11 @@ class SemanticModel:
     def index(self) -> ProjectIndex:
         """The project's other modules: session factories, fixtures, URL constants (one index per root)."""
         return project_index(project_root(Path(self.path)) if self.path is not None else None)
+
+    @cached_property
+    def expiry_off(self) -> bool:
+        """Whether every AsyncSession factory of the project and of this file sets `expire_on_commit=False`."""
+        return expiry_off(self)
 
     def imported(self, expr: cst.BaseExpression) -> tuple[Imported, tuple[str, ...]] | None:
         """The import that binds a dotted expression's root (relative ones too) and the attributes read

@@ -138,6 +138,20 @@ def fixture_example(factory_args: str = "engine", refresh: str = "") -> str:
     return "from collections.abc import AsyncIterator\n\nimport pytest" + source
 
 
+_FIXTURE_FACTORY = """
+
+@pytest.fixture
+def session_factory() -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@pytest.fixture
+async def db_session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as session:
+        yield session
+"""
+
+
 class AsyncSessionExpireOnCommit(LintRule):
     """
     ## What it does
@@ -151,9 +165,11 @@ class AsyncSessionExpireOnCommit(LintRule):
     (`from app.db import SessionLocal`), a function or FastAPI dependency that yields such a session
     (`Depends(get_db)`, `async with get_session()`), a function returning a factory, and the pytest
     fixture a test's `db_session: AsyncSession` parameter names (in the test module or a conftest.py
-    above it). A session whose factory is still not visible (a helper's `session: AsyncSession`
-    parameter) counts as a default one; set `async-session-expire-on-commit = false` when your
-    project's factories turn expiry off.
+    above it, also through a fixture returning the factory). A session whose factory is still not
+    visible (a helper's `session: AsyncSession` parameter) comes from one of the project's factories:
+    when every AsyncSession factory of the project and of the file sets `expire_on_commit=False` it
+    does not expire either; otherwise it counts as a default one, unless
+    `async-session-expire-on-commit = false` says your factories turn expiry off.
 
     ## Default
     Off by default: on the real-world ledger (issue 13) 150 of 150 findings were false positives, almost all
@@ -285,6 +301,14 @@ async def create_user(name: str) -> str:
                     return await user.awaitable_attrs.name
             """),
         Valid(fixture_example("engine, expire_on_commit=False")),
+        # the fixture's session comes from another fixture's factory
+        Valid(
+            fixture_example().replace(
+                "\n\n@pytest.fixture\nasync def db_session() -> AsyncIterator[AsyncSession]:\n"
+                "    async with new_session() as session:\n        yield session\n",
+                _FIXTURE_FACTORY,
+            )
+        ),
     )
     INVALID = (
         Invalid(
