@@ -219,6 +219,53 @@ def autocommit_candidate(view: FileText) -> bool:
     )
 
 
+_ASYNC_DRIVER = re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b")
+
+
+def _imported_url_engine(view: FileText) -> bool:
+    """An engine call whose URL is read from a name the file imports (`settings.DATABASE_URL`,
+    `str(config.URL)`, `get_settings().URL`, or a name assigned one of those): the project index may know
+    that URL."""
+    imported = {
+        (alias.asname or alias.name).split(".")[0]
+        for node in view.nodes(ast.Import, ast.ImportFrom)
+        for alias in node.names  # type: ignore[attr-defined]
+    }
+    bindings = _bindings(view)
+
+    def from_import(node: ast.expr | None, depth: int = 0) -> bool:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "str" and node.args:
+            node = node.args[0]
+        while isinstance(node, (ast.Attribute, ast.Call)):
+            node = node.value if isinstance(node, ast.Attribute) else node.func
+        if not isinstance(node, ast.Name):
+            return False
+        if node.id in imported:
+            return True
+        return depth < 3 and any(from_import(value, depth + 1) for value in bindings.get(node.id, []))
+
+    for call in view.nodes(ast.Call):
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name in ("create_engine", "create_async_engine"):
+            args, keywords = call.args, call.keywords
+            url = args[0] if args else next((k.value for k in keywords if k.arg == "url"), None)
+            if from_import(url):
+                return True
+    return False
+
+
+def sync_engine_candidate(view: FileText) -> bool:
+    """LDB203: an asyncio driver in the text, an env.py that sets `sqlalchemy.url`, or an engine on an
+    imported URL."""
+    return bool(_ASYNC_DRIVER.search(view.lowered)) or "set_main_option" in view.text or _imported_url_engine(view)
+
+
+def async_fallback_candidate(view: FileText) -> bool:
+    """LDB204: `async_fallback` in the text, or an engine on an imported URL."""
+    return "async_fallback" in view.lowered or _imported_url_engine(view)
+
+
 def text_in_candidate(view: FileText) -> bool:
     """LDB206: a string of the code holding `IN :name` or `IN (:name)`."""
     return any(TEXT_IN.search(sql) for sql in view.strings)
@@ -273,11 +320,15 @@ TRIGGERS: dict[str, Trigger] = {
     ),
     "LDB203": Trigger(  # sync-engine-async-driver
         (*(f"+{driver}" for driver in ASYNC_DRIVERS), "create_engine(", "set_main_option"),
-        re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b|create_engine" + NAMED_URL + "|set_main_option"),
+        re.compile(_ASYNC_DRIVER.pattern + "|create_engine" + NAMED_URL + "|set_main_option"),
         (re.compile("create_engine|engine_from_config"),),
+        sync_engine_candidate,
     ),
     "LDB204": Trigger(  # async-fallback
-        ("async_fallback", "engine("), re.compile("async_fallback|engine" + NAMED_URL)
+        ("async_fallback", "create_engine(", "create_async_engine("),
+        re.compile("async_fallback|create_(?:async_)?engine" + NAMED_URL),
+        (),
+        async_fallback_candidate,
     ),
     "LDB205": Trigger(  # autocommit-in-application-code
         ("autocommit",), AUTOCOMMIT, (re.compile("isolation_level"),), autocommit_candidate
