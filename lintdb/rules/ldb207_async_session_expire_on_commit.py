@@ -171,12 +171,6 @@ class AsyncSessionExpireOnCommit(LintRule):
     does not expire either; otherwise it counts as a default one, unless
     `async-session-expire-on-commit = false` says your factories turn expiry off.
 
-    ## Default
-    Off by default: on the real-world ledger (issue 13) 150 of 150 findings were false positives, almost all
-    sessions whose factory sets `expire_on_commit=False` in another module or a pytest fixture (the
-    factory is not followed). Select it with `--select LDB207` when your factories keep the default
-    (and set `async-session-expire-on-commit = false` when they turn expiry off).
-
     ## Why is this bad?
     `commit()` expires every object of the session (`expire_on_commit=True` is the default). The next
     attribute read loads it again, which on an `AsyncSession` is IO outside the greenlet SQLAlchemy
@@ -218,7 +212,6 @@ class AsyncSessionExpireOnCommit(LintRule):
     """
 
     CODE = "LDB207"
-    DEFAULT_ENABLED = False
     NAME = "async-session-expire-on-commit"
     MESSAGE = f"{ERROR}: an attribute read after `commit()` expired the object"
     FIX_TITLE = "Refresh the object after the commit"
