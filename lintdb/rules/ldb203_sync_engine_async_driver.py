@@ -57,6 +57,26 @@ async def answer():
 """
 
 
+_CONFIG = """
+from alembic.config import Config
+from sqlalchemy import {imports}{extra_import}
+
+config = Config()
+config.set_main_option("sqlalchemy.url", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+engine = {factory}(config.get_section(config.config_ini_section, {{}}), prefix="sqlalchemy.")
+
+
+async def answer():
+    async with engine.connect() as conn:
+        return (await conn.execute(text("SELECT 42"))).scalar_one()
+"""
+
+
+def config_example(factory: str, imports: str = "engine_from_config, text", extra_import: str = "") -> str:
+    """An env.py-style engine from the Alembic config's section, its URL set by `set_main_option`."""
+    return _CONFIG.format(factory=factory, imports=imports, extra_import=extra_import)
+
+
 def settings_example(factory: str, imports: str = "create_engine, text", extra_import: str = "") -> str:
     """The same engine with its URL the default of a pydantic settings field (shape 14)."""
     return _SETTINGS.format(factory=factory, imports=imports, extra_import=extra_import)
@@ -176,6 +196,16 @@ class SyncEngineAsyncDriver(LintRule):
             settings_example("create_engine"),
             positions=[(10, 10)],
             fixed=settings_example("create_async_engine", imports="text", extra_import=ASYNC_IMPORT),
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            config_example("engine_from_config"),
+            positions=[(6, 10)],
+            fixed=config_example(
+                "async_engine_from_config",
+                imports="text",
+                extra_import="\nfrom sqlalchemy.ext.asyncio import async_engine_from_config",
+            ),
             applicability=Applicability.UNSAFE,
         ),
     )
