@@ -15,21 +15,28 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from lintdb.cst_helpers import call_arg, dotted, unwrap_await
+from lintdb.model.project_index import (
+    ASYNC_SESSION,
+    ASYNC_SESSIONMAKER,
+    FACTORY,
+    MAKER,
+    SESSION,
+    SESSIONMAKER,
+    Found,
+)
 
 if TYPE_CHECKING:
     from lintdb.model import SemanticModel
 
-ASYNC_SESSION = frozenset({"sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.ext.asyncio.session.AsyncSession"})
-ASYNC_SESSIONMAKER = frozenset(
-    {"sqlalchemy.ext.asyncio.async_sessionmaker", "sqlalchemy.ext.asyncio.session.async_sessionmaker"}
-)
-SESSIONMAKER = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
+FACTORIES = ASYNC_SESSIONMAKER | SESSIONMAKER
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.param_functions.Depends"})
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 EXPIRE = "expire_on_commit"
 
 Qualified = Callable[[cst.CSTNode], set[str]]
 Resolve = Callable[[cst.Name], "cst.BaseExpression | None"]
+Defined = Callable[[cst.BaseExpression], "Found | None"]  # what another module of the project defines
+Fixture = Callable[[str], "Found | None"]  # what a conftest.py fixture gives
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,19 @@ def _expires(call: cst.Call) -> bool | None:
 class SessionFinder:
     """Sessions made by expressions, parameters and FastAPI dependencies of one module."""
 
-    def __init__(self, module: cst.Module, qualified: Qualified, resolve: Resolve) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        qualified: Qualified,
+        resolve: Resolve,
+        defined: Defined = lambda _: None,
+        fixture: Fixture = lambda _: None,
+    ) -> None:
         self.module = module
         self.qualified = qualified
         self.resolve = resolve
+        self.defined = defined
+        self.fixture = fixture
 
     def made_by(self, value: cst.BaseExpression, depth: int = 0) -> Session | None:
         """The session an expression makes (`AsyncSession(engine)`, `factory()`, `factory.begin()`)."""
@@ -67,25 +83,51 @@ class SessionFinder:
         func = value.func
         if isinstance(func, cst.Attribute) and func.attr.value == "begin":
             func = func.value  # `async with factory.begin() as session`
-        return self.factory(func, depth + 1)
+        made = self.factory(func, depth + 1)
+        if made is None and isinstance(func, (cst.Name, cst.Attribute)) and self.resolve_name(func) is None:
+            given = self.defined(func)  # `async with get_session() as session`, imported
+            made = Session(given.expires) if given is not None and given.kind == SESSION else None
+        if made is None and isinstance(func, cst.Name):
+            made = self._fixture_factory(func.value, depth + 1)  # a fixture's `session_factory()`
+        return made
+
+    def _fixture_factory(self, name: str, depth: int) -> Session | None:
+        """The factory a fixture of this module named ``name`` returns (`return async_sessionmaker(...)`)."""
+        for statement in self.module.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == name and is_fixture(statement):
+                returns = _Returns()
+                statement.body.visit(returns)
+                made = {self.factory(value, depth) for value in returns.values}
+                return made.pop() if len(made) == 1 else None
+        return None
+
+    def resolve_name(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        return self.resolve(node) if isinstance(node, cst.Name) else None
 
     def factory(self, node: cst.BaseExpression, depth: int = 0) -> Session | None:
         """The sessions a factory makes: `async_sessionmaker(...)`, `sessionmaker(class_=AsyncSession)`,
         or a name assigned one of them."""
         if depth > 4:
             return None
-        if isinstance(node, cst.Name):
-            value = self.resolve(node)
-            return None if value is None else self.factory(value, depth + 1)
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            value = self.resolve_name(node)
+            if value is not None:
+                return self.factory(value, depth + 1)
+            return self._defined(node, FACTORY)  # `from app.db import SessionLocal`
         if not isinstance(node, cst.Call):
             return None
-        names = self.qualified(node.func)
+        names = self.qualified(node.func.value if isinstance(node.func, cst.Subscript) else node.func)
         if names & ASYNC_SESSIONMAKER:
             return Session(_expires(node))
         class_ = call_arg(node, None, "class_")
         if names & SESSIONMAKER and class_ is not None and self.qualified(class_.value) & ASYNC_SESSION:
             return Session(_expires(node))
-        return None
+        return self._defined(node.func, MAKER)  # `get_session_maker()`, imported
+
+    def _defined(self, node: cst.BaseExpression, kind: str) -> Session | None:
+        """The sessions of a ``kind`` of definition another module of the project gives."""
+        found = self.defined(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        return Session(found.expires) if found is not None and found.kind == kind else None
 
     def of_param(self, param: cst.Param) -> Session | None:
         """The session a parameter holds, from its annotation or its `Depends(...)` default."""
@@ -128,10 +170,22 @@ class SessionFinder:
             None,
         )
         if function is None:
-            return None
+            return self._defined(target, SESSION)  # `Depends(get_db)`, imported
+        return self.given_by(function)
+
+    def given_by(self, function: cst.FunctionDef) -> Session | None:
+        """The session a function of this module yields or returns."""
         finder = _Given(self)
         function.body.visit(finder)
         return finder.session
+
+    def of_fixture(self, name: str) -> Session | None:
+        """The session a pytest fixture requested by ``name`` gives: this module's, else a conftest.py's."""
+        for statement in self.module.body:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == name and is_fixture(statement):
+                return self.given_by(statement)
+        found = self.fixture(name)
+        return Session(found.expires) if found is not None and found.kind == SESSION else None
 
 
 class _Given(cst.CSTVisitor):
@@ -171,13 +225,37 @@ class _Given(cst.CSTVisitor):
         self._given(node.value)
 
 
-class Sessions:
-    """The sessions bound so far in one function, statement by statement (parameters first)."""
+class _Returns(cst.CSTVisitor):
+    """The values a function returns (not those of nested functions)."""
 
-    def __init__(self, finder: SessionFinder, function: cst.FunctionDef) -> None:
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[cst.BaseExpression] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self.values.append(node.value)
+
+
+class Sessions:
+    """The sessions bound so far in one function, statement by statement (parameters first). A session
+    whose factory is not known gets ``unknown`` (False when every factory of the project turns expiry off)."""
+
+    def __init__(self, finder: SessionFinder, function: cst.FunctionDef, unknown: bool | None = None) -> None:
         self.finder = finder
         params = [*function.params.posonly_params, *function.params.params, *function.params.kwonly_params]
         self.bound = {p.name.value: s for p in params if (s := finder.of_param(p)) is not None}
+        if function.name.value.startswith("test") or is_fixture(function):
+            for name, session in self.bound.items():
+                if session.expires is None:  # `db_session: AsyncSession`, given by a fixture
+                    self.bound[name] = finder.of_fixture(name) or session
+        self.unknown = Session(unknown)
+        for name, session in self.bound.items():
+            if session.expires is None:
+                self.bound[name] = self.unknown
 
     def bind(self, statement: cst.BaseStatement) -> list[tuple[str, cst.BaseExpression]]:
         """Record the sessions a statement binds (`with ... as`, assignments, aliases) and forget names it
@@ -198,6 +276,8 @@ class Sessions:
                 continue
             alias = dotted(value)
             made = self.finder.made_by(value) or (self.bound.get(alias) if alias is not None else None)
+            if made is not None and made.expires is None:
+                made = self.unknown
             self.bound.pop(name, None)
             if made is not None:
                 self.bound[name] = made
@@ -206,8 +286,35 @@ class Sessions:
         return others
 
 
+def is_fixture(function: cst.FunctionDef) -> bool:
+    """Whether a pytest fixture decorator (`@pytest.fixture`, `@pytest_asyncio.fixture(...)`) marks it."""
+    for decorator in function.decorators:
+        node = decorator.decorator
+        name = dotted(node.func if isinstance(node, cst.Call) else node)
+        if name is not None and name.split(".")[-1] == "fixture":
+            return True
+    return False
+
+
 def coroutine_sessions(function: cst.FunctionDef, model: SemanticModel) -> Sessions | None:
     """The sessions of an `async def` (its parameters bound; statements to come), None for a plain `def`."""
     if function.asynchronous is None:
         return None
-    return Sessions(SessionFinder(model.module, model.qualified_names, model.value_of), function)
+    finder = SessionFinder(
+        model.module, model.qualified_names, model.value_of, model.project_definition, model.project_fixture
+    )
+    return Sessions(finder, function, False if model.expiry_off else None)
+
+
+def expiry_off(model: SemanticModel) -> bool:
+    """Whether every AsyncSession factory of the project, and of this file, sets `expire_on_commit=False`
+    (so a session whose factory is not visible comes from one of them)."""
+    if model.index.expiry_settings != {False}:
+        return False
+    finder = SessionFinder(model.module, model.qualified_names, model.value_of)
+    for call in model.tree.calls:
+        names = finder.qualified(call.func.value if isinstance(call.func, cst.Subscript) else call.func)
+        made = finder.made_by(call) if names & ASYNC_SESSION else finder.factory(call) if names & FACTORIES else None
+        if made is not None and made.expires is not False:
+            return False
+    return True

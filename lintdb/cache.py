@@ -1,6 +1,7 @@
-"""A cache of each file's diagnostics, like ruff's: keyed on the file's mtime, size and mode, under a
-directory per lintdb version and resolved settings; files with findings are kept with their diagnostics,
-so a warm run reads only the files it has something to show for; writes are atomic."""
+"""A cache of each file's diagnostics, like ruff's: keyed on the file's mtime, size and mode and those of
+the project files its context and project index are read from, under a directory per lintdb version and
+resolved settings; files with findings are kept with their diagnostics, so a warm run reads only the
+files it has something to show for; writes are atomic."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from lintdb import __version__
 from lintdb.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
+from lintdb.model.project_index import project_sources
 
 
 def file_key(path: Path) -> str | None:
@@ -23,6 +25,12 @@ def file_key(path: Path) -> str | None:
     except OSError:
         return None
     return f"{stat.st_mtime_ns}:{stat.st_size}:{stat.st_mode}"
+
+
+def project_key(directory: Path) -> str:
+    """The stat keys of the project files a file's context and project index come from, digested."""
+    keys = [f"{path}={file_key(path)}" for path in project_sources(directory)]
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
 
 
 def _encode(diagnostic: Diagnostic) -> dict[str, Any]:
@@ -60,11 +68,22 @@ class Cache:
         except (OSError, ValueError):
             self.entries = {}
         self._changed = False
+        self._projects: dict[Path, str] = {}
+
+    def key(self, path: Path) -> str | None:
+        """The file's own stat key and its project's (computed once per directory and run)."""
+        own = file_key(path)
+        if own is None:
+            return None
+        directory = path.resolve().parent
+        if directory not in self._projects:
+            self._projects[directory] = project_key(directory)
+        return f"{own}:{self._projects[directory]}"
 
     def lookup(self, path: Path) -> list[Diagnostic] | None:
         """The file's diagnostics when it is recorded with the same key, else None."""
         entry = self.entries.get(str(path))
-        if entry is None or entry.get("key") != file_key(path):
+        if entry is None or entry.get("key") != self.key(path):
             return None
         try:
             return [_decode(d) for d in entry["diagnostics"]]
@@ -73,7 +92,7 @@ class Cache:
 
     def record(self, path: Path, diagnostics: list[Diagnostic] | None) -> None:
         """Record the file's diagnostics, or forget it (None: its outcome is not reusable)."""
-        key = file_key(path) if diagnostics is not None else None
+        key = self.key(path) if diagnostics is not None else None
         if key is None or diagnostics is None:
             self._changed |= self.entries.pop(str(path), None) is not None
             return

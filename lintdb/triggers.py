@@ -51,6 +51,9 @@ QUERY_METHODS = frozenset(
     {"fetch", "fetchrow", "fetchval", "fetchmany", "prepare", "cursor", "copy_from_query", "execute", "executemany"}
 )
 TEXT_IN = re.compile(r"(?i)\bin\s*\(?\s*:\w+(?![\w:`])")  # not Sphinx roles such as `in :class:`
+# An engine call whose URL is a name (`create_async_engine(settings.DATABASE_URL)`): the project index may
+# know the URL from another module.
+NAMED_URL = r"\(\s*(?:url\s*=\s*)?(?:str\()?[a-z_][\w.]*\)?\s*[,)]"
 # How far before its anchor a trigger's match may start.
 ANCHOR_LOOKBACK = 200
 
@@ -216,6 +219,53 @@ def autocommit_candidate(view: FileText) -> bool:
     return any(
         isinstance(k, ast.Constant) and k.value == "isolation_level" for d in view.nodes(ast.Dict) for k in d.keys
     )
+
+
+_ASYNC_DRIVER = re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b")
+
+
+def _imported_url_engine(view: FileText) -> bool:
+    """An engine call whose URL is read from a name the file imports (`settings.DATABASE_URL`,
+    `str(config.URL)`, `get_settings().URL`, or a name assigned one of those): the project index may know
+    that URL."""
+    imported = {
+        (alias.asname or alias.name).split(".")[0]
+        for node in view.nodes(ast.Import, ast.ImportFrom)
+        for alias in node.names  # type: ignore[attr-defined]
+    }
+    bindings = _bindings(view)
+
+    def from_import(node: ast.expr | None, depth: int = 0) -> bool:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "str" and node.args:
+            node = node.args[0]
+        while isinstance(node, (ast.Attribute, ast.Call)):
+            node = node.value if isinstance(node, ast.Attribute) else node.func
+        if not isinstance(node, ast.Name):
+            return False
+        if node.id in imported:
+            return True
+        return depth < 3 and any(from_import(value, depth + 1) for value in bindings.get(node.id, []))
+
+    for call in view.nodes(ast.Call):
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name in ("create_engine", "create_async_engine"):
+            args, keywords = call.args, call.keywords
+            url = args[0] if args else next((k.value for k in keywords if k.arg == "url"), None)
+            if from_import(url):
+                return True
+    return False
+
+
+def sync_engine_candidate(view: FileText) -> bool:
+    """LDB203: an asyncio driver in the text, an env.py that sets `sqlalchemy.url`, or an engine on an
+    imported URL."""
+    return bool(_ASYNC_DRIVER.search(view.lowered)) or "set_main_option" in view.text or _imported_url_engine(view)
+
+
+def async_fallback_candidate(view: FileText) -> bool:
+    """LDB204: `async_fallback` in the text, or an engine on an imported URL."""
+    return "async_fallback" in view.lowered or _imported_url_engine(view)
 
 
 def text_in_candidate(view: FileText) -> bool:
@@ -845,11 +895,17 @@ TRIGGERS: dict[str, Trigger] = {
         ("statement_cache_size",), re.compile("statement_cache_size"), (re.compile("asyncpg|connect_args"),)
     ),
     "LDB203": Trigger(  # sync-engine-async-driver
-        tuple(f"+{driver}" for driver in ASYNC_DRIVERS),
-        re.compile(r"\+(?:" + "|".join(ASYNC_DRIVERS) + r")\b"),
+        (*(f"+{driver}" for driver in ASYNC_DRIVERS), "create_engine(", "set_main_option"),
+        re.compile(_ASYNC_DRIVER.pattern + "|create_engine" + NAMED_URL + "|set_main_option"),
         (re.compile("create_engine|engine_from_config"),),
+        sync_engine_candidate,
     ),
-    "LDB204": Trigger(("async_fallback",), re.compile("async_fallback")),  # async-fallback
+    "LDB204": Trigger(  # async-fallback
+        ("async_fallback", "create_engine(", "create_async_engine("),
+        re.compile("async_fallback|create_(?:async_)?engine" + NAMED_URL),
+        (),
+        async_fallback_candidate,
+    ),
     "LDB205": Trigger(  # autocommit-in-application-code
         ("autocommit",), AUTOCOMMIT, (re.compile("isolation_level"),), autocommit_candidate
     ),

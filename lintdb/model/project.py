@@ -192,6 +192,23 @@ def _env_beside(directory: Path) -> MigrationEnv | None:
     return None
 
 
+def context_files(directory: Path) -> list[Path]:
+    """The files the project context of a file in ``directory`` is read from (present or not): the
+    dependency declarations, alembic.ini, the env.py it names and the env.py beside the file."""
+    root = project_root(directory)
+    if root is None:
+        return []
+    declaring = _declaring_root(root)
+    found = [declaring / name for name in DECLARATIONS]
+    found += sorted(declaring.glob("requirements*.txt"))
+    found.append(root / "alembic.ini")
+    _, scripts = _alembic_ini(root)
+    if scripts is not None:
+        found.append(scripts / "env.py")
+    found += [directory / "env.py", directory.parent / "env.py"]
+    return found
+
+
 def project_context(path: str | Path | None, options: RuleOptions | None = None) -> ProjectContext:
     """The project context of the file at ``path`` (empty without one), with the config's overrides."""
     context = ProjectContext() if path is None else _context(project_root(Path(path)))

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import libcst as cst
 
+from lintdb.async_sessions import expiry_off
+from lintdb.cst_helpers import dotted
 from lintdb.model.dialects import dialect_branch
 from lintdb.model.handles import Handle, Handles
 from lintdb.model.names import Names
-from lintdb.model.project import ProjectContext, project_context
+from lintdb.model.project import ProjectContext, project_context, project_root
+from lintdb.model.project_index import Found, Imported, ProjectIndex, project_index
 from lintdb.model.sql import CallSql, SqlSite
 from lintdb.model.transactions import Transactions
 from lintdb.model.tree import Tree
@@ -59,6 +62,87 @@ class SemanticModel:
         """The project around the file (read once per run and project root; config overrides it)."""
         return project_context(self.path, self.options)
 
+    @cached_property
+    def index(self) -> ProjectIndex:
+        """The project's other modules: session factories, fixtures, URL constants (one index per root)."""
+        return project_index(project_root(Path(self.path)) if self.path is not None else None)
+
+    @cached_property
+    def expiry_off(self) -> bool:
+        """Whether every AsyncSession factory of the project and of this file sets `expire_on_commit=False`."""
+        return expiry_off(self)
+
+    def imported(self, expr: cst.BaseExpression) -> tuple[Imported, tuple[str, ...]] | None:
+        """The import that binds a dotted expression's root (relative ones too) and the attributes read
+        of it: `settings.DATABASE_URL` after `from .config import settings`."""
+        path = dotted(expr)
+        root = expr
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if path is None or not isinstance(root, cst.Name):
+            return None
+        binders = self._names.bindings(root)
+        if len(binders) != 1 or not isinstance(binders[0], cst.ImportAlias):
+            return None
+        alias, statement = binders[0], self.tree.parent(binders[0])
+        name = dotted(alias.name)
+        attributes = tuple(path.split(".")[1:])
+        if name is None:
+            return None
+        if isinstance(statement, cst.Import):
+            if alias.asname is None:
+                return Imported(name.split(".")[0], None), attributes
+            return Imported(name, None), attributes
+        if isinstance(statement, cst.ImportFrom):
+            module = dotted(statement.module) if statement.module is not None else ""
+            relative = statement.relative if isinstance(statement.relative, (list, tuple)) else ()
+            return Imported(module or "", name, len(relative)), attributes
+        return None
+
+    def project_definition(self, expr: cst.BaseExpression) -> Found | None:
+        """What an imported name is in the project's module that defines it: a session factory, a function
+        or dependency giving sessions, or a function returning a factory."""
+        found = self.imported(expr)
+        if found is None or self.path is None:
+            return None
+        imported, attributes = found
+        if attributes:
+            names = ((imported.name,) if imported.name else ()) + attributes
+            module = ".".join(p for p in (imported.module, *names[:-1]) if p)
+            imported = Imported(module, names[-1], imported.level)
+        return self.index.session(imported, Path(self.path).resolve())
+
+    def project_fixture(self, name: str) -> Found | None:
+        """What the pytest fixture ``name`` of a conftest.py above this file gives."""
+        return None if self.path is None else self.index.fixture(name, Path(self.path))
+
+    def _imported_text(self, expr: cst.BaseExpression, depth: int = 0) -> str | None:
+        """The text a name imported from the project holds (a config module's constant, a settings
+        default), also through `str(...)`, a name assigned it, and `get_settings().X` / `Settings().X`."""
+        if self.path is None or depth > 4:
+            return None
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "str" and expr.args:
+            return self._imported_text(expr.args[0].value, depth + 1)
+        base: cst.BaseExpression = expr
+        attributes: list[str] = []
+        while isinstance(base, cst.Attribute):
+            attributes.insert(0, base.attr.value)
+            base = base.value
+        if isinstance(base, cst.Call) and not base.args:
+            base = base.func  # `get_settings().DATABASE_URL`: what the function returns
+        if isinstance(base, cst.Name) and self.imported(base) is None:
+            value = self._values.value_of(base)
+            if value is None or value is base:
+                return None
+            if not attributes:
+                return self._imported_text(value, depth + 1)
+            base = value.func if isinstance(value, cst.Call) and not value.args else value
+        found = self.imported(base) if isinstance(base, (cst.Name, cst.Attribute)) else None
+        if found is None:
+            return None
+        imported, rest = found
+        return self.index.text(imported, (*rest, *attributes), Path(self.path).resolve())
+
     # Names
     def qualified_name(self, expr: cst.CSTNode) -> str | None:
         """`asyncpg.connect` for `pg.connect` after `import asyncpg as pg`; None when not imported (or
@@ -94,8 +178,10 @@ class SemanticModel:
         return self._values.texts_of(expr)
 
     def text_of(self, expr: cst.BaseExpression | None) -> str | None:
-        """The plain text of a string expression (URLs: f-string holes as sqltext.HOLE)."""
-        return self._values.text_of(expr)
+        """The plain text of a string expression (URLs: f-string holes as sqltext.HOLE), also of a constant
+        or settings default another module of the project defines."""
+        found = self._values.text_of(expr)
+        return found if found is not None or expr is None else self._imported_text(expr)
 
     def dict_of(self, expr: cst.BaseExpression | None) -> dict[str, cst.BaseExpression] | None:
         """The string-keyed items of `{...}`, `dict(...)` or a name holding one."""

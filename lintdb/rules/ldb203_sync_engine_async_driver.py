@@ -57,6 +57,26 @@ async def answer():
 """
 
 
+_CONFIG = """
+from alembic.config import Config
+from sqlalchemy import {imports}{extra_import}
+
+config = Config()
+config.set_main_option("sqlalchemy.url", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+engine = {factory}(config.get_section(config.config_ini_section, {{}}), prefix="sqlalchemy.")
+
+
+async def answer():
+    async with engine.connect() as conn:
+        return (await conn.execute(text("SELECT 42"))).scalar_one()
+"""
+
+
+def config_example(factory: str, imports: str = "engine_from_config, text", extra_import: str = "") -> str:
+    """An env.py-style engine from the Alembic config's section, its URL set by `set_main_option`."""
+    return _CONFIG.format(factory=factory, imports=imports, extra_import=extra_import)
+
+
 def settings_example(factory: str, imports: str = "create_engine, text", extra_import: str = "") -> str:
     """The same engine with its URL the default of a pydantic settings field (shape 14)."""
     return _SETTINGS.format(factory=factory, imports=imports, extra_import=extra_import)
@@ -71,9 +91,11 @@ class SyncEngineAsyncDriver(LintRule):
     """
     ## What it does
     Checks for `create_engine(...)` and `engine_from_config(...)` with a URL (a literal, a module
-    constant, the default of `os.environ.get`, or of a settings field of the module, `Field(default=...)`
-    too) that names an asyncio driver: `+asyncpg`,
-    `+aiosqlite`, `+asyncmy`, `+aiomysql`.
+    constant, the default of `os.environ.get`, or of a settings field, `Field(default=...)` too, of the
+    module or of another module of the project it imports: `create_engine(settings.DATABASE_URL)`) that
+    names an asyncio driver: `+asyncpg`, `+aiosqlite`, `+asyncmy`, `+aiomysql`. An env.py's
+    `engine_from_config(config.get_section(...))` reads the URL its `config.set_main_option("sqlalchemy.url",
+    ...)` sets.
 
     ## Why is this bad?
     The engine is created without complaint, and the first `connect()` raises
@@ -176,7 +198,30 @@ class SyncEngineAsyncDriver(LintRule):
             fixed=settings_example("create_async_engine", imports="text", extra_import=ASYNC_IMPORT),
             applicability=Applicability.UNSAFE,
         ),
+        Invalid(
+            config_example("engine_from_config"),
+            positions=[(6, 10)],
+            fixed=config_example(
+                "async_engine_from_config",
+                imports="text",
+                extra_import="\nfrom sqlalchemy.ext.asyncio import async_engine_from_config",
+            ),
+            applicability=Applicability.UNSAFE,
+        ),
     )
+
+    def _config_url(self) -> str | None:
+        """The URL env.py gives `engine_from_config(config.get_section(...))`: the value of its one
+        `config.set_main_option("sqlalchemy.url", value)` (`settings.DATABASE_URL` from the project)."""
+        values = [
+            call.args[1].value
+            for call in self.model.tree.calls
+            if isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "set_main_option"
+            and len(call.args) == 2
+            and self.model.text_of(call.args[0].value) == "sqlalchemy.url"
+        ]
+        return self.model.text_of(values[0]) if len(values) == 1 else None
 
     def visit_Call(self, node: cst.Call) -> None:
         factory = next((FACTORIES[q] for q in self.qualified(node.func) if q in FACTORIES), None)
@@ -184,7 +229,10 @@ class SyncEngineAsyncDriver(LintRule):
             return
         from_config = factory == "async_engine_from_config"
         argument = call_arg(node, None if from_config else 0, "url")
-        url = self.model.text_of(argument.value) if argument else None
+        if argument is None and from_config:
+            url = self._config_url()
+        else:
+            url = self.model.text_of(argument.value) if argument else None
         driver = url.split("://")[0].partition("+")[2].lower() if url else ""
         if driver not in ASYNC_DRIVERS or fallback_settings(node, url, self.model):
             return  # async_fallback made this work on SQLAlchemy 2.0: LDB204's finding

@@ -33,7 +33,10 @@ class AsyncFallback(LintRule):
     """
     ## What it does
     Checks for SQLAlchemy's `async_fallback` option: in a URL (`?async_fallback=true`), as an engine
-    argument, or in `connect_args`.
+    argument, or in `connect_args`. The URL may be a literal, a constant or settings default of the
+    module, or one the engine's module imports from another module of the project
+    (`create_async_engine(settings.DATABASE_URL)` with `DATABASE_URL: str = "...?async_fallback=true"`
+    in app/config.py); the finding is then on the engine call.
 
     ## Why is this bad?
     `async_fallback` let a sync engine drive an asyncio driver, for SQLAlchemy's own test suite. It is

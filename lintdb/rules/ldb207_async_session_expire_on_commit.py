@@ -111,6 +111,47 @@ def given_session_example(refresh: str = "") -> str:
     )
 
 
+_FIXTURE = """
+
+@pytest.fixture
+async def db_session() -> AsyncIterator[AsyncSession]:
+    async with new_session() as session:
+        yield session
+
+
+async def test_rename_user(db_session: AsyncSession) -> None:
+    user = await db_session.get(User, 1)
+    user.name = "grace"
+    await db_session.commit(){refresh}
+    assert user.name == "grace"
+"""
+
+
+def fixture_example(factory_args: str = "engine", refresh: str = "") -> str:
+    """A pytest test whose session comes from a fixture of the same module."""
+    source = _MODELS.format(
+        sa_imports="",
+        asyncio_imports="AsyncSession, async_sessionmaker, create_async_engine",
+        factory=f"new_session = async_sessionmaker({factory_args})\n",
+        body=_FIXTURE.format(refresh=refresh),
+    )
+    return "from collections.abc import AsyncIterator\n\nimport pytest" + source
+
+
+_FIXTURE_FACTORY = """
+
+@pytest.fixture
+def session_factory() -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@pytest.fixture
+async def db_session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as session:
+        yield session
+"""
+
+
 class AsyncSessionExpireOnCommit(LintRule):
     """
     ## What it does
@@ -120,15 +161,15 @@ class AsyncSessionExpireOnCommit(LintRule):
     `expire_on_commit=False`. The objects are those the coroutine added (`session.add`,
     `session.add_all`) or loaded (`session.get`, `session.scalar(select(Model))`, `.scalars().first()`).
 
-    A session whose factory is not visible (a parameter annotated `AsyncSession`, a dependency from
-    another module) counts as a default one; set `async-session-expire-on-commit = false` when your
-    project's factory turns expiry off.
-
-    ## Default
-    Off by default: on the real-world ledger (issue 13) 150 of 150 findings were false positives, almost all
-    sessions whose factory sets `expire_on_commit=False` in another module or a pytest fixture (the
-    factory is not followed). Select it with `--select LDB207` when your factories keep the default
-    (and set `async-session-expire-on-commit = false` when they turn expiry off).
+    The factory is followed into the project's other modules: an imported factory
+    (`from app.db import SessionLocal`), a function or FastAPI dependency that yields such a session
+    (`Depends(get_db)`, `async with get_session()`), a function returning a factory, and the pytest
+    fixture a test's `db_session: AsyncSession` parameter names (in the test module or a conftest.py
+    above it, also through a fixture returning the factory). A session whose factory is still not
+    visible (a helper's `session: AsyncSession` parameter) comes from one of the project's factories:
+    when every AsyncSession factory of the project and of the file sets `expire_on_commit=False` it
+    does not expire either; otherwise it counts as a default one, unless
+    `async-session-expire-on-commit = false` says your factories turn expiry off.
 
     ## Why is this bad?
     `commit()` expires every object of the session (`expire_on_commit=True` is the default). The next
@@ -171,7 +212,6 @@ class AsyncSessionExpireOnCommit(LintRule):
     """
 
     CODE = "LDB207"
-    DEFAULT_ENABLED = False
     NAME = "async-session-expire-on-commit"
     MESSAGE = f"{ERROR}: an attribute read after `commit()` expired the object"
     FIX_TITLE = "Refresh the object after the commit"
@@ -253,6 +293,15 @@ async def create_user(name: str) -> str:
                     await session.commit()
                     return await user.awaitable_attrs.name
             """),
+        Valid(fixture_example("engine, expire_on_commit=False")),
+        # the fixture's session comes from another fixture's factory
+        Valid(
+            fixture_example().replace(
+                "\n\n@pytest.fixture\nasync def db_session() -> AsyncIterator[AsyncSession]:\n"
+                "    async with new_session() as session:\n        yield session\n",
+                _FIXTURE_FACTORY,
+            )
+        ),
     )
     INVALID = (
         Invalid(
@@ -271,6 +320,12 @@ async def create_user(name: str) -> str:
             given_session_example(),
             positions=[(23, 12)],
             fixed=given_session_example(refresh="\n    await session.refresh(user)"),
+            applicability=Applicability.UNSAFE,
+        ),
+        Invalid(
+            fixture_example(),
+            positions=[(33, 12)],
+            fixed=fixture_example(refresh="\n    await db_session.refresh(user)"),
             applicability=Applicability.UNSAFE,
         ),
     )

@@ -41,11 +41,12 @@ async def _sqlite_answer(module: types.ModuleType) -> int:
 
 
 def test_every_invalid_example_is_proven() -> None:
-    assert len(Rule.INVALID) == 4
+    assert len(Rule.INVALID) == 5
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.parametrize("index", [0, 3])  # 3: the URL is a pydantic settings default (shape 14)
+# 3: the URL is a pydantic settings default (shape 14); 4: engine_from_config on the URL set_main_option set
+@pytest.mark.parametrize("index", [0, 3, 4])
 def test_asyncpg_sync_engine_fails_at_connect_and_fix_works(index: int, pg_server: Server, tmp_path: Path) -> None:
     case = Rule.INVALID[index]
     bad = _on_server(case.source(), pg_server)

@@ -80,15 +80,31 @@ def _add_user(module: types.ModuleType, **factory: Any) -> Any:
     return asyncio.run(_with_tables(module, with_callers_session))
 
 
-RUNS: list[Callable[[types.ModuleType], Any]] = [_create_user, _rename_user, _add_user]
-RESULTS = [{"id": 2, "name": "ada"}, "grace", 2]
+def _test_with_fixture(module: types.ModuleType) -> Any:
+    """Run the example's test as pytest would: with the session its fixture yields (from the factory the
+    `session_factory` fixture returns, when there is one)."""
+
+    async def through_fixture() -> Any:
+        factory = getattr(module, "session_factory", None)
+        sessions = module.db_session.__wrapped__(*([factory.__wrapped__()] if factory is not None else []))
+        session = await sessions.__anext__()
+        try:
+            return await module.test_rename_user(session)
+        finally:
+            await sessions.aclose()
+
+    return asyncio.run(_with_tables(module, through_fixture))
+
+
+RUNS: list[Callable[[types.ModuleType], Any]] = [_create_user, _rename_user, _add_user, _test_with_fixture]
+RESULTS = [{"id": 2, "name": "ada"}, "grace", 2, None]
 
 
 def test_every_invalid_example_is_proven() -> None:
     assert len(Rule.INVALID) == len(RUNS)
 
 
-@pytest.mark.parametrize("index", [0, 1, 2])
+@pytest.mark.parametrize("index", [0, 1, 2, 3])
 def test_read_after_commit_raises_missing_greenlet_and_fix_works(index: int, pg_dsn: str, tmp_path: Path) -> None:
     case, run = Rule.INVALID[index], RUNS[index]
     with pytest.raises(sqlalchemy.exc.MissingGreenlet, match="greenlet_spawn has not been called"):
@@ -125,3 +141,8 @@ def test_near_miss_sync_session_loads_again(pg_dsn: str) -> None:
 
 def test_near_miss_awaitable_attrs_works(pg_dsn: str) -> None:
     assert _create_user(_on(Rule.VALID[6].source(), pg_dsn)) == "ada"
+
+
+@pytest.mark.parametrize("index", [7, 8])
+def test_near_miss_fixture_without_expiry_works(index: int, pg_dsn: str) -> None:
+    assert _test_with_fixture(_on(Rule.VALID[index].source(), pg_dsn)) is None
