@@ -192,3 +192,25 @@ def test_no_inference_in_files_importing_a_lookalike_library() -> None:
     assert getattr(_inferred(source.replace("aiochclient", "app.clickhouse"), "client"), "kind", None) == (
         "asyncpg-connection"
     )
+
+
+def test_no_inference_for_a_name_also_used_as_another_librarys_connection() -> None:
+    source = """
+        async def first(raw, scheme, query):
+            if scheme == "postgresql":
+                return await raw.fetchrow(query)
+            cursor = await raw.cursor()
+            await cursor.execute(query)
+            await raw.commit()
+            use(raw)
+        """
+    assert _inferred(source, "raw") is None
+    assert getattr(_inferred(source.replace("await raw.commit()", ""), "raw"), "kind", None) is None  # `cursor()`
+    assert (
+        getattr(
+            _inferred(source.replace("raw.cursor()", "raw.cursor(query)").replace("await raw.commit()", ""), "raw"),
+            "kind",
+            None,
+        )
+        == "asyncpg-connection"
+    )

@@ -87,6 +87,27 @@ ASYNCPG_ONLY = frozenset(
         "reset_type_codec",
     }
 )
+# Methods asyncpg connections lack: a name also used with one is some other library's (a multi-driver
+# helper's raw connection: `fetchrow` on one branch, DB-API `cursor()` and `fetchall()` on the others).
+NOT_ASYNCPG = frozenset(
+    {
+        "commit",
+        "rollback",
+        "fetchone",
+        "fetchall",
+        "execute_fetchall",
+        "executescript",
+        "fetch_all",
+        "fetch_one",
+        "fetch_val",
+        "iterate",
+        "scalar",
+        "scalars",
+        "stream",
+        "exec_driver_sql",
+        "run_sync",
+    }
+)
 # Libraries whose connections share asyncpg's method names (`fetchrow`, `fetchval`, `$1` placeholders) for
 # other databases or other records: ClickHouse, aio-databases and mautrix (SQLite too), ODBC, psqlpy.
 # A file that imports one infers no asyncpg connection from use.
@@ -368,14 +389,19 @@ class Handles:
         return self._used[key]
 
     def _first_use(self, scope: cst.CSTNode, name: str) -> Handle | None:
+        found: Handle | None = None
         for call in calls_under(scope):
-            if not isinstance(call.func, cst.Attribute) or dotted(call.func.value) != name or not call.args:
+            if not isinstance(call.func, cst.Attribute) or dotted(call.func.value) != name:
                 continue
             method = call.func.attr.value
-            if method in ASYNCPG_ONLY:  # pyodbc's `cursor.fetchval()` takes no argument
-                return Handle("asyncpg-connection", call, inferred=True)
-            if method in SQL_METHODS and method != "exec_driver_sql":
+            if method in NOT_ASYNCPG or (method == "cursor" and not call.args):  # asyncpg's cursor takes a query
+                return None
+            if found is not None or not call.args:  # pyodbc's `cursor.fetchval()` takes no argument
+                continue
+            if method in ASYNCPG_ONLY:
+                found = Handle("asyncpg-connection", call, inferred=True)
+            elif method in SQL_METHODS and method != "exec_driver_sql":
                 sql = self.values.string_of(call.args[0].value)
                 if sql is not None and "$1" in sql.text:
-                    return Handle("asyncpg-connection", call, inferred=True)
-        return None
+                    found = Handle("asyncpg-connection", call, inferred=True)
+        return found

@@ -229,6 +229,16 @@ class CursorOutsideTransaction(LintRule):
                         return []
                     return [r["name"] async for r in con.cursor("SELECT name FROM t ORDER BY id")]
             """),
+        # A multi-driver helper's raw connection: `fetchrow` on the asyncpg branch, a DB-API `cursor()` with
+        # no query (which asyncpg's never is) on the others: not inferred to be asyncpg's.
+        Valid("""
+            async def first(raw, scheme, query):
+                if scheme == "postgresql":
+                    return await raw.fetchrow(query)
+                cursor = await raw.cursor()
+                await cursor.execute(query)
+                return await cursor.fetchone()
+            """),
         Valid("""
             def names(dbapi_connection):
                 cur = dbapi_connection.cursor()
