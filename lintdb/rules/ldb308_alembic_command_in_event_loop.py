@@ -99,8 +99,9 @@ class AlembicCommandInEventLoop(LintRule):
 
     ## Default
     Off by default: it has no false positive on the real-world ledger any more (the 5 it had were on a
-    sync env.py or one that moves to a thread when a loop is running), but no real repository's bug backs
-    it either. Select it with `--select LDB308`.
+    sync env.py or one that moves to a thread when a loop is running), but it finds no real bug there
+    either: the ledger's one known case (a lifespan reaching an always-`asyncio.run` env.py through
+    `run_sync`) is a shape it does not see. Select it with `--select LDB308`.
 
     ## Why is this bad?
     These commands run `env.py`, and the async `env.py` (`alembic init -t async`) runs its migrations
