@@ -29,11 +29,18 @@ from lintdb.options import RuleOptions
 from lintdb.prefilter import HOLE, FileText, fold, inner_statements, strings_in
 
 # An asyncpg connection can be in the file: an asyncpg import, a driver connection borrowed from
-# SQLAlchemy, or a pool's `acquire()` awaited or entered with `async with`.
-ASYNCPG_IN_FILE = (
+# SQLAlchemy, or a pool's `acquire()` awaited or entered with `async with` (ASYNCPG_MADE); or a method only
+# asyncpg connections have, for the rules that know a project factory's connection by its use
+# (model/handles.py; LDB106 does not: the factory may register json codecs).
+ASYNCPG_MADE = (
     r"(?m)^[ \t]*(?:import|from)[ \t]+asyncpg\b|driver_connection|(?:await|async with)[ \t]+[\w.]+\.acquire\("
 )
-ASYNCPG_GATE = ("asyncpg", "driver_connection", ".acquire(")
+ASYNCPG_IN_FILE = (
+    ASYNCPG_MADE
+    + r"|\.(?:fetchrow|fetchval|copy_records_to_table|copy_to_table|copy_from_table|copy_from_query|set_type_codec)\("
+)
+ASYNCPG_MADE_GATE = ("asyncpg", "driver_connection", ".acquire(")
+ASYNCPG_GATE = (*ASYNCPG_MADE_GATE, ".fetchrow(", ".fetchval(", ".copy_", "type_codec(")
 ALEMBIC_IMPORT = re.compile(r"(?m)^\s*(?:from|import)\s+alembic\b")
 AUTOCOMMIT = re.compile(r"autocommit[\"']")  # starts with its literal: no leading quote
 ASYNC_DRIVERS = ("asyncpg", "aiosqlite", "asyncmy", "aiomysql", "psycopg_async")
@@ -851,7 +858,7 @@ TRIGGERS: dict[str, Trigger] = {
     "LDB101": Trigger(  # raw-connection-on-commit-drop
         ("commit",),
         re.compile(r"commit\W{1,20}drop\b"),
-        (re.compile(ASYNCPG_IN_FILE + "|get_raw_connection|copy_records_to_table"),),
+        (re.compile(ASYNCPG_IN_FILE + "|get_raw_connection"),),
     ),
     "LDB102": Trigger(  # temp-table-without-drop-guard
         ("temp",),
@@ -868,7 +875,7 @@ TRIGGERS: dict[str, Trigger] = {
         ASYNCPG_GATE, re.compile(r"\.fetch(?:row)?\(|\.cursor\("), (re.compile(ASYNCPG_IN_FILE),)
     ),
     "LDB106": Trigger(  # json-codec-mismatch
-        ASYNCPG_GATE, re.compile(r"json|\]\s*\[\s*[\"']|,\s*(?:\{|dict\()"), (re.compile(ASYNCPG_IN_FILE),)
+        ASYNCPG_MADE_GATE, re.compile(r"json|\]\s*\[\s*[\"']|,\s*(?:\{|dict\()"), (re.compile(ASYNCPG_MADE),)
     ),
     "LDB107": Trigger(  # sql-syntax-error: a checked call with a SQL literal, or a module constant holding one
         ("fetch", "prepare", "cursor", "copy_from_query", "execute", "text(", *SQL_KEYWORDS.split("|")),

@@ -150,3 +150,67 @@ def test_attribute_set_by_a_base_class_of_the_module() -> None:
     found = model.handle_of(find(model, "self.con", cst.Attribute, -1))
     assert found is not None and found.kind == "asyncpg-connection"
     assert model.handle_of(find(model, "self.other", cst.Attribute)) is None
+
+
+def _inferred(source: str, code: str, nth: int = -1) -> object:
+    model = model_of(source)
+    return model.handle_of(find(model, code, cst.Name if "." not in code else cst.Attribute, nth), True)
+
+
+def test_inferred_connections_from_project_factories() -> None:
+    source = """
+        from app.db import connect, connection, get_conn
+
+        async def main(dsn):
+            conn = await get_conn()
+            row = await conn.fetchrow("SELECT 1")
+            async with connection() as managed:
+                await managed.fetchval("SELECT 1")
+            custom = await connect(dsn, record_class=AttrRecord)
+            await custom.fetchrow("SELECT 1")
+            cursor = db.cursor()
+            cursor.fetchval()
+            use(conn, row, managed, custom, cursor)
+        """
+    conn, row, managed = (_inferred(source, name) for name in ("conn", "row", "managed"))
+    assert getattr(conn, "kind", None) == "asyncpg-connection" and not getattr(conn, "managed", True)
+    assert getattr(row, "kind", None) == "asyncpg-record"
+    assert getattr(managed, "kind", None) == "asyncpg-connection" and getattr(managed, "managed", False)
+    assert getattr(_inferred(source, "custom"), "kind", None) == "opaque"  # its own record class
+    assert _inferred(source, "cursor") is None  # pyodbc's `fetchval()` takes no SQL
+    assert _kind(source, "conn") is None  # not inferred unless asked
+
+
+def test_no_inference_in_files_importing_a_lookalike_library() -> None:
+    source = """
+        from aiochclient import ChClient
+
+        async def main(client):
+            return await client.fetchrow("SELECT 1")
+        """
+    assert _inferred(source, "client") is None
+    assert getattr(_inferred(source.replace("aiochclient", "app.clickhouse"), "client"), "kind", None) == (
+        "asyncpg-connection"
+    )
+
+
+def test_no_inference_for_a_name_also_used_as_another_librarys_connection() -> None:
+    source = """
+        async def first(raw, scheme, query):
+            if scheme == "postgresql":
+                return await raw.fetchrow(query)
+            cursor = await raw.cursor()
+            await cursor.execute(query)
+            await raw.commit()
+            use(raw)
+        """
+    assert _inferred(source, "raw") is None
+    assert getattr(_inferred(source.replace("await raw.commit()", ""), "raw"), "kind", None) is None  # `cursor()`
+    assert (
+        getattr(
+            _inferred(source.replace("raw.cursor()", "raw.cursor(query)").replace("await raw.commit()", ""), "raw"),
+            "kind",
+            None,
+        )
+        == "asyncpg-connection"
+    )

@@ -153,6 +153,8 @@ async def counts(db: AsyncSession, factory) -> list[int]:
 """
 _COLUMN = """
 from datetime import datetime, timezone
+
+import asyncpg  # LDB209 reports only where asyncpg is in play
 from sqlalchemy import Column, DateTime
 
 """

@@ -16,7 +16,7 @@ import libcst as cst
 
 from lintdb.cst_helpers import call_arg, dotted, string_value, unwrap_await
 from lintdb.flow import walk
-from lintdb.model.names import Names
+from lintdb.model.names import Names, imported_as
 from lintdb.model.sql import SQL_METHODS
 from lintdb.model.tree import Tree, calls_under
 from lintdb.model.values import Values
@@ -72,6 +72,7 @@ ASYNCPG_CONNECTIONS = frozenset({"asyncpg-connection", "borrowed-asyncpg"})
 SA_CONNECTIONS = frozenset({"sa-connection", "sa-async-connection"})
 ENGINES = frozenset({"sa-engine", "sa-async-engine"})
 SESSIONS = frozenset({"sa-session", "sa-async-session"})
+OPAQUE = "opaque"  # a name whose handle is not to be inferred by use (a connection with a custom record class)
 # Methods only asyncpg connections have (a receiver of one is an asyncpg connection by use).
 ASYNCPG_ONLY = frozenset(
     {
@@ -82,9 +83,35 @@ ASYNCPG_ONLY = frozenset(
         "fetchrow",
         "fetchval",
         "set_type_codec",
-        "add_listener",
+        "set_builtin_type_codec",
+        "reset_type_codec",
     }
 )
+# Methods asyncpg connections lack: a name also used with one is some other library's (a multi-driver
+# helper's raw connection: `fetchrow` on one branch, DB-API `cursor()` and `fetchall()` on the others).
+NOT_ASYNCPG = frozenset(
+    {
+        "commit",
+        "rollback",
+        "fetchone",
+        "fetchall",
+        "execute_fetchall",
+        "executescript",
+        "fetch_all",
+        "fetch_one",
+        "fetch_val",
+        "iterate",
+        "scalar",
+        "scalars",
+        "stream",
+        "exec_driver_sql",
+        "run_sync",
+    }
+)
+# Libraries whose connections share asyncpg's method names (`fetchrow`, `fetchval`, `$1` placeholders) for
+# other databases or other records: ClickHouse, aio-databases and mautrix (SQLite too), ODBC, psqlpy.
+# A file that imports one infers no asyncpg connection from use.
+LOOKALIKES = frozenset({"aiochclient", "aio_databases", "mautrix", "maubot", "pyodbc", "aioodbc", "psqlpy"})
 
 
 @dataclass(frozen=True)
@@ -94,7 +121,9 @@ class Handle:
     ``sa``/``session`` name the SQLAlchemy connection and session a driver connection was borrowed from;
     ``connection`` names the connection of a prepared statement or record; ``init`` is set for asyncpg
     pools made with `init=` (which may register type codecs) and their connections; ``record_class`` for
-    asyncpg objects made with a custom `record_class=`; ``options`` are known `execution_options()`."""
+    asyncpg objects made with a custom `record_class=`; ``options`` are known `execution_options()`.
+    ``inferred`` marks an asyncpg connection known only by its use; ``managed`` one entered with `async with`
+    from a project's own context manager, which may have opened a transaction."""
 
     kind: str
     origin: cst.CSTNode | None = None
@@ -105,6 +134,7 @@ class Handle:
     record_class: bool = False
     options: tuple[tuple[str, str], ...] = ()
     inferred: bool = False
+    managed: bool = False
 
     def option(self, name: str) -> str | None:
         """An execution option known to be set (`isolation_level`), upper-cased text."""
@@ -128,6 +158,9 @@ class FunctionHandles:
                     }
                     if len(kinds) == 1:
                         names[param.name.value] = Handle(kinds.pop(), param.annotation)
+                        continue
+                if handles.inferred and (used := handles.by_use(param.name)) is not None:
+                    names[param.name.value] = used
         suite = body.body if isinstance(body, (cst.Module, cst.IndentedBlock)) else ()
         for step in walk(suite):
             self.before[id(step.statement)] = dict(names)
@@ -150,6 +183,13 @@ class FunctionHandles:
             if name is None:
                 continue
             found = self.handles.iterated(value, names) if iterated else self.handles.resolve(value, names)
+            if found is None and self.handles.inferred and not iterated:
+                if self.handles.custom_records(value, names):
+                    found = Handle(OPAQUE, value)  # asyncpg's, with records of its own class: not inferred
+                else:
+                    found = self.handles.by_use(target)
+                    if found is not None and isinstance(statement, cst.With):
+                        found = replace(found, managed=True)
             if found is not None:
                 names[name] = found
             else:
@@ -157,13 +197,23 @@ class FunctionHandles:
 
 
 class Handles:
-    """Handle lookups over one module."""
+    """Handle lookups over one module; with ``inferred``, names are also asyncpg connections by their use."""
 
-    def __init__(self, tree: Tree, names: Names, values: Values) -> None:
+    def __init__(self, tree: Tree, names: Names, values: Values, inferred: bool = False) -> None:
         self.tree = tree
         self.names = names
         self.values = values
+        self.inferred = inferred and not self._imports_lookalike()
         self._tables: dict[int, FunctionHandles] = {}
+        self._used: dict[tuple[int, str], Handle | None] = {}
+
+    def _imports_lookalike(self) -> bool:
+        return any(
+            (full := imported_as(binder, self.tree.parent(binder))) is not None and full.split(".")[0] in LOOKALIKES
+            for scope in self.tree.scopes.values()
+            for binders in scope.bindings.values()
+            for binder in binders
+        )
 
     def table(self, node: cst.CSTNode) -> FunctionHandles:
         """The handle table of the function (or module) whose code ``node`` is."""
@@ -198,13 +248,9 @@ class Handles:
                 break
         return {}
 
-    def handle_of(self, expr: cst.BaseExpression, inferred: bool = False) -> Handle | None:
-        """What ``expr`` holds where it is used; with ``inferred``, also a name used as an asyncpg connection."""
-        names = self.at(expr)
-        found = self.resolve(expr, names)
-        if found is None and inferred:
-            found = self._by_use(expr)
-        return found
+    def handle_of(self, expr: cst.BaseExpression) -> Handle | None:
+        """What ``expr`` holds where it is used."""
+        return self.resolve(expr, self.at(expr))
 
     def iterated(self, value: cst.BaseExpression, names: Mapping[str, Handle]) -> Handle | None:
         """The handle of each item when iterating over ``value`` (records of `fetch()` or a cursor)."""
@@ -227,6 +273,8 @@ class Handles:
         found = self._origin(value, names, depth)
         if found is None and isinstance(value, (cst.Name, cst.Attribute)) and depth < 3:
             found = self._imported(value) or self._assigned_elsewhere(value, depth)
+        if found is None and depth == 0:
+            found = self.by_use(value)
         return found
 
     def _imported(self, value: cst.BaseExpression) -> Handle | None:
@@ -270,6 +318,8 @@ class Handles:
             return None
         receiver, method = dotted(value.func.value), value.func.attr.value
         owner = names.get(receiver) if receiver else None
+        if owner is None and receiver:
+            owner = self.by_use(value.func.value)
         if owner is None and method in ("execution_options", "get_bind", "connect", "begin"):
             owner = self.resolve(value.func.value, names, depth + 1)
         if owner is not None and owner.kind in ASYNCPG_CONNECTIONS and not custom:
@@ -314,21 +364,44 @@ class Handles:
         text = string_value(level) if level is not None else None
         return (("isolation_level", text.upper()),) if text is not None else ()
 
-    def _by_use(self, expr: cst.BaseExpression) -> Handle | None:
-        """A name its function uses as an asyncpg connection (asyncpg-only methods, `$1` in its SQL)."""
-        name = dotted(expr)
+    def custom_records(self, value: cst.BaseExpression, names: Mapping[str, Handle]) -> bool:
+        """An asyncpg connection or pool made with `record_class=`, or acquired from such a pool."""
+        call = unwrap_await(value)
+        if not isinstance(call, cst.Call):
+            return False
+        if call_arg(call, None, "record_class") is not None:
+            return True
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "acquire":
+            pool = self.resolve(call.func.value, names, 1)
+            return pool is not None and pool.record_class
+        return False
+
+    def by_use(self, expr: cst.BaseExpression) -> Handle | None:
+        """With ``inferred``: a name its function uses as an asyncpg connection (a method only asyncpg has,
+        called with SQL or a table; `$1` in the SQL it runs)."""
+        name = dotted(expr) if self.inferred else None
         if name is None:
             return None
         function = self.enclosing_function(expr)
-        scope = function.body if function is not None else self.tree.module
+        key = (id(function), name)
+        if key not in self._used:
+            self._used[key] = self._first_use(function.body if function is not None else self.tree.module, name)
+        return self._used[key]
+
+    def _first_use(self, scope: cst.CSTNode, name: str) -> Handle | None:
+        found: Handle | None = None
         for call in calls_under(scope):
             if not isinstance(call.func, cst.Attribute) or dotted(call.func.value) != name:
                 continue
             method = call.func.attr.value
+            if method in NOT_ASYNCPG or (method == "cursor" and not call.args):  # asyncpg's cursor takes a query
+                return None
+            if found is not None or not call.args:  # pyodbc's `cursor.fetchval()` takes no argument
+                continue
             if method in ASYNCPG_ONLY:
-                return Handle("asyncpg-connection", call, inferred=True)
-            if method in SQL_METHODS and method != "exec_driver_sql" and call.args:
+                found = Handle("asyncpg-connection", call, inferred=True)
+            elif method in SQL_METHODS and method != "exec_driver_sql":
                 sql = self.values.string_of(call.args[0].value)
                 if sql is not None and "$1" in sql.text:
-                    return Handle("asyncpg-connection", call, inferred=True)
-        return None
+                    found = Handle("asyncpg-connection", call, inferred=True)
+        return found

@@ -32,13 +32,28 @@ def normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+# env.py runs the migrations on an event loop of its own (the async template's `asyncio.run(...)`)
+_STARTS_LOOP = re.compile(r"\b(?:asyncio|anyio|trio)\.run\(|\.run_until_complete\(")
+# ... and first looks for a running one (then a thread or nest_asyncio), so it also works from a coroutine
+_RUNNING_LOOP = re.compile(r"get_running_loop\(|_get_running_loop\(|\.is_running\(\)|nest_asyncio")
+
+
 @dataclass(frozen=True)
 class MigrationEnv:
-    """Facts of an Alembic `env.py`."""
+    """Facts of an Alembic `env.py`. ``starts_loop``: it runs the migrations with `asyncio.run(...)` (or
+    `run_until_complete`); ``handles_running_loop``: it checks for a running loop first (`get_running_loop()`,
+    `nest_asyncio`), so an Alembic command called from a coroutine does not raise."""
 
     path: Path
     render_as_batch: bool
     dialects: tuple[str, ...]
+    starts_loop: bool = False
+    handles_running_loop: bool = False
+
+    @property
+    def raises_in_running_loop(self) -> bool:
+        """Whether a command that runs this env.py raises `RuntimeError` when called inside a running loop."""
+        return self.starts_loop and not self.handles_running_loop
 
 
 @dataclass(frozen=True)
@@ -146,7 +161,8 @@ def read_env(path: Path) -> MigrationEnv | None:
     render_as_batch = _RENDER_AS_BATCH.search(text) is not None
     if render_as_batch and "sqlite" not in dialects:
         dialects = (*dialects, "sqlite")  # batch mode exists for SQLite: the migrations are meant to run there
-    return MigrationEnv(path, render_as_batch, dialects)
+    starts_loop = _STARTS_LOOP.search(text) is not None
+    return MigrationEnv(path, render_as_batch, dialects, starts_loop, _RUNNING_LOOP.search(text) is not None)
 
 
 @lru_cache(maxsize=64)

@@ -54,6 +54,10 @@ class SemanticModel:
         return Handles(self.tree, self._names, self._values)
 
     @cached_property
+    def _inferred_handles(self) -> Handles:
+        return Handles(self.tree, self._names, self._values, inferred=True)
+
+    @cached_property
     def _transactions(self) -> Transactions:
         return Transactions(self.tree, self._handles)
 
@@ -206,16 +210,18 @@ class SemanticModel:
 
     # Handles
     def handle_of(self, expr: cst.BaseExpression, inferred: bool = False) -> Handle | None:
-        """The database handle an expression holds where it is used (see handles.Handle)."""
-        return self._handles.handle_of(expr, inferred)
+        """The database handle an expression holds where it is used (see handles.Handle); with ``inferred``,
+        names are also asyncpg connections by their use (`fetchrow`, `copy_records_to_table`, `$1` SQL)."""
+        return (self._inferred_handles if inferred else self._handles).handle_of(expr)
 
     def handles_at(self, node: cst.CSTNode) -> Mapping[str, Handle]:
         """Every dotted name's handle before the statement that holds ``node``."""
         return self._handles.at(node)
 
-    def iterated_handle(self, expr: cst.BaseExpression) -> Handle | None:
-        """The handle of each item of `for x in expr` (asyncpg records)."""
-        return self._handles.iterated(expr, self._handles.at(expr))
+    def iterated_handle(self, expr: cst.BaseExpression, inferred: bool = False) -> Handle | None:
+        """The handle of each item of `for x in expr` (asyncpg records; ``inferred`` as in handle_of)."""
+        handles = self._inferred_handles if inferred else self._handles
+        return handles.iterated(expr, handles.at(expr))
 
     # Dialects
     def dialect_branch(self, node: cst.CSTNode) -> tuple[str, bool] | None:

@@ -156,6 +156,16 @@ class RawConnectionOnCommitDrop(LintRule):
     `session.rollback()` keeps the rows), and a bare `driver.transaction()` on a borrowed connection is
     a separate transaction that also survives `session.rollback()`.
 
+    An asyncpg connection is also known by its use: a name the function calls `fetchrow`, `fetchval`,
+    `copy_records_to_table` or another method only asyncpg connections have on (with SQL or a table), or
+    runs `$1` SQL on, is one even when it comes from the project's own factory (`conn = await
+    get_conn()`) in a file that never imports asyncpg; `execute` and `fetch` alone tell nothing (SQLAlchemy,
+    `databases`, aiosqlite and psycopg have them too). Files importing a library with asyncpg's method
+    names (aiochclient, aio-databases, mautrix, pyodbc, aioodbc, psqlpy) infer nothing.
+
+    A connection entered from the project's own context manager (`async with get_connection() as conn`)
+    is not judged: that context manager may open the transaction.
+
     ## Fix safety
     Both fixes are unsafe: they change which transaction the statements run in (that is the point), and
     statements that passed parameters to asyncpg cannot be moved to `text()` unchanged. f-string SQL
@@ -205,6 +215,17 @@ class RawConnectionOnCommitDrop(LintRule):
                 con = await asyncpg.connect(dsn)
                 async with con.transaction():
                     await stage(con, records)
+            """),
+        # A connection entered from the project's own context manager (shape 8): it may have opened the
+        # transaction (`async with pool.acquire() as con, con.transaction(): yield con`), so it is not judged.
+        Valid("""
+            from app.db import connection
+
+
+            async def stage(dsn, records):
+                async with connection(dsn) as conn:
+                    await conn.execute("CREATE TEMP TABLE _t (id int) ON COMMIT DROP")
+                    await conn.copy_records_to_table("_t", records=records)
             """),
     )
     INVALID = (
@@ -368,6 +389,8 @@ class RawConnectionOnCommitDrop(LintRule):
         if not created:
             return
         borrowed = origin.kind == "borrowed-asyncpg"
+        if origin.managed:
+            return  # entered from the project's own context manager, which may open the transaction
         if self.model.in_transaction(call, receiver) or (borrowed and {origin.sa, origin.session} & started):
             return
         advice = ""

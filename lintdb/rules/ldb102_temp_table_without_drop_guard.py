@@ -25,11 +25,11 @@ from lintdb.sqltext import (
 )
 
 _POOL = """
-import asyncpg
+{imports}
 
 
 async def stage(pool, ids):
-    async with pool.acquire() as con:
+    async with {acquire} as con:
 {body}        await con.executemany("INSERT INTO _stage VALUES ($1)", [(i,) for i in ids])
         return await con.fetchval("SELECT count(*) FROM _stage")
 """
@@ -65,9 +65,12 @@ def clause_example(guard: bool = False) -> str:
     return _CLAUSE.format(guard=_GUARD_POOL if guard else "")
 
 
-def pool_example(body: str) -> str:
-    """Stages ids in a temp table on a pooled asyncpg connection (``body`` creates it)."""
-    return _POOL.format(body=body)
+def pool_example(body: str, factory: bool = False) -> str:
+    """Stages ids in a temp table on a pooled asyncpg connection (``body`` creates it); with ``factory``,
+    acquired through the project's own context manager in a file that never imports asyncpg (shape 8)."""
+    if factory:
+        return _POOL.format(imports="from app.db import connection", acquire="connection(pool)", body=body)
+    return _POOL.format(imports="import asyncpg", acquire="pool.acquire()", body=body)
 
 
 def session_example(body: str) -> str:
@@ -108,6 +111,13 @@ class TempTableWithoutDropGuard(LintRule):
     reports it), connections the function opens with `asyncpg.connect()` itself, and `CREATE TEMP
     TABLE IF NOT EXISTS`, which raises nothing but on a reused connection still holds the previous
     call's rows.
+
+    An asyncpg connection is also known by its use: a name the function calls `fetchrow`, `fetchval`,
+    `copy_records_to_table` or another method only asyncpg connections have on (with SQL or a table), or
+    runs `$1` SQL on, is one even when it comes from the project's own factory (`conn = await
+    get_conn()`) in a file that never imports asyncpg; `execute` and `fetch` alone tell nothing (SQLAlchemy,
+    `databases`, aiosqlite and psycopg have them too). Files importing a library with asyncpg's method
+    names (aiochclient, aio-databases, mautrix, pyodbc, aioodbc, psqlpy) infer nothing.
 
     ## Fix safety
     The fix is safe: it drops a leftover of the same name first, through the same connection and in
@@ -169,6 +179,17 @@ class TempTableWithoutDropGuard(LintRule):
             """),
         Valid(pool_example(_CREATE_POOL.replace("TEMP TABLE", "TEMP TABLE IF NOT EXISTS"))),
         Valid(clause_example(guard=True)),
+        # The project's connection used with `execute` only (an aiosqlite connection, say): not known to
+        # be asyncpg, not judged.
+        Valid("""
+            from app.db import connection
+
+
+            async def stage(ids):
+                async with connection() as db:
+                    await db.execute("CREATE TEMP TABLE _stage (id int)")
+                    await db.executemany("INSERT INTO _stage VALUES (?)", [(i,) for i in ids])
+            """),
     )
     INVALID = (
         Invalid(
@@ -185,6 +206,13 @@ class TempTableWithoutDropGuard(LintRule):
         ),
         Invalid(
             clause_example(), positions=[(6, 15)], fixed=clause_example(guard=True), applicability=Applicability.SAFE
+        ),
+        # A connection from the project's context manager, known by its use (`fetchval`; shape 8).
+        Invalid(
+            pool_example(_CREATE_POOL, factory=True),
+            positions=[(6, 15)],
+            fixed=pool_example(_GUARD_POOL + _CREATE_POOL, factory=True),
+            applicability=Applicability.SAFE,
         ),
     )
 
@@ -248,7 +276,7 @@ class TempTableWithoutDropGuard(LintRule):
     def _check(self, step: Step, call: cst.Call, style: str, table: TempTable, own: set[str]) -> None:
         assert isinstance(call.func, cst.Attribute) and table.name is not None
         receiver = dotted(call.func.value)
-        origin = self.model.handle_of(call.func.value)
+        origin = self.model.handle_of(call.func.value, inferred=True)
         asyncpg = origin is not None and origin.kind in ASYNCPG_CONNECTIONS
         if receiver is None or receiver in own:
             return

@@ -85,6 +85,31 @@ def inherited_example(in_transaction: bool = False) -> str:
     return _INHERITED.format(read=read)
 
 
+_FACTORY = """
+from app.db import connect
+
+
+async def names(dsn):
+    con = await connect(dsn)
+    try:
+        if await con.fetchval("SELECT count(*) FROM t") == 0:
+            return []
+{read}
+    finally:
+        await con.close()
+"""
+_FACTORY_READ = '        return [r["name"] async for r in con.cursor("SELECT name FROM t ORDER BY id")]'
+
+
+def factory_example(in_transaction: bool = False) -> str:
+    """A cursor on a connection from the project's own factory in a file that never imports asyncpg,
+    known by its use (`fetchval`; shape 8)."""
+    read = _FACTORY_READ
+    if in_transaction:
+        read = "        async with con.transaction():\n    " + read
+    return _FACTORY.format(read=read)
+
+
 def cursor_example(body: str) -> str:
     """A function that reads table `t` through an asyncpg cursor (``body`` is indented eight spaces)."""
     return _PLAIN.format(body=body)
@@ -155,6 +180,16 @@ class CursorOutsideTransaction(LintRule):
 
     SQLAlchemy's `AsyncConnection.stream()` begins a transaction itself and is not affected.
 
+    An asyncpg connection is also known by its use: a name the function calls `fetchrow`, `fetchval`,
+    `copy_records_to_table` or another method only asyncpg connections have on (with SQL or a table), or
+    runs `$1` SQL on, is one even when it comes from the project's own factory (`conn = await
+    get_conn()`) in a file that never imports asyncpg; `execute` and `fetch` alone tell nothing (SQLAlchemy,
+    `databases`, aiosqlite and psycopg have them too). Files importing a library with asyncpg's method
+    names (aiochclient, aio-databases, mautrix, pyodbc, aioodbc, psqlpy) infer nothing.
+
+    A connection entered from the project's own context manager (`async with get_connection() as conn`)
+    is not judged: that context manager may open the transaction.
+
     ## Fix safety
     The fix is safe: it wraps the statements that create and use the cursor in a transaction, which the
     cursor needs in order to work at all. A cursor used after its block gets no fix: where its rows
@@ -182,6 +217,28 @@ class CursorOutsideTransaction(LintRule):
             """),
         Valid(caller_example(caller_opens=True)),
         Valid(inherited_example(in_transaction=True)),
+        # A connection entered from the project's own context manager (shape 8): it may have opened the
+        # transaction (`async with pool.acquire() as con, con.transaction(): yield con`), so it is not judged.
+        Valid("""
+            from app.db import connection
+
+
+            async def names(dsn):
+                async with connection(dsn) as con:
+                    if await con.fetchval("SELECT count(*) FROM t") == 0:
+                        return []
+                    return [r["name"] async for r in con.cursor("SELECT name FROM t ORDER BY id")]
+            """),
+        # A multi-driver helper's raw connection: `fetchrow` on the asyncpg branch, a DB-API `cursor()` with
+        # no query (which asyncpg's never is) on the others: not inferred to be asyncpg's.
+        Valid("""
+            async def first(raw, scheme, query):
+                if scheme == "postgresql":
+                    return await raw.fetchrow(query)
+                cursor = await raw.cursor()
+                await cursor.execute(query)
+                return await cursor.fetchone()
+            """),
         Valid("""
             def names(dbapi_connection):
                 cur = dbapi_connection.cursor()
@@ -221,6 +278,13 @@ class CursorOutsideTransaction(LintRule):
             fixed=inherited_example(in_transaction=True),
             applicability=Applicability.SAFE,
         ),
+        # A connection from the project's factory, known by its use (shape 8).
+        Invalid(
+            factory_example(),
+            positions=[(9, 42)],
+            fixed=factory_example(in_transaction=True),
+            applicability=Applicability.SAFE,
+        ),
     )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -256,8 +320,8 @@ class CursorOutsideTransaction(LintRule):
 
     def _check(self, step: Step, call: cst.Call, owner_node: cst.BaseExpression) -> cst.With | None:
         """Report a cursor created outside a transaction; return the transaction block it is created in."""
-        owner = self.model.handle_of(owner_node)
-        if owner is None:
+        owner = self.model.handle_of(owner_node, inferred=True)
+        if owner is None or owner.managed:  # a project's context manager may open the transaction
             return None
         connection = (
             dotted(owner_node)

@@ -12,11 +12,11 @@ from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 RECORD_METHODS = frozenset({"get", "keys", "values", "items"})
 
 _FIRST = """
-import asyncpg{alias}
+{imports}
 
 
 async def first_name(dsn):
-    con = await {module}.connect(dsn{options})
+    con = await {connect}(dsn{options})
     try:
         row = await con.fetchrow("SELECT id, name FROM t ORDER BY id LIMIT 1")
         return {expression}
@@ -25,11 +25,12 @@ async def first_name(dsn):
 """
 
 
-def record_example(expression: str, alias: str = "", options: str = "") -> str:
-    """A function returning ``expression`` computed from an asyncpg Record ``row``."""
-    return _FIRST.format(
-        alias=f" as {alias}" if alias else "", module=alias or "asyncpg", options=options, expression=expression
-    )
+def record_example(expression: str, alias: str = "", options: str = "", factory: bool = False) -> str:
+    """A function returning ``expression`` computed from an asyncpg Record ``row``; with ``factory``, the
+    connection comes from the project's own `connect()` in a file that never imports asyncpg (shape 8)."""
+    imports = "from app.db import connect" if factory else "import asyncpg" + (f" as {alias}" if alias else "")
+    connect = "connect" if factory else f"{alias or 'asyncpg'}.connect"
+    return _FIRST.format(imports=imports, connect=connect, options=options, expression=expression)
 
 
 _LOOP = """
@@ -75,6 +76,13 @@ class RecordAttributeAccess(LintRule):
     Connections and pools created with a `record_class=` (whose class may define attribute access) are
     not checked, nor are `get`, `keys`, `values` and `items`.
 
+    An asyncpg connection is also known by its use: a name the function calls `fetchrow`, `fetchval`,
+    `copy_records_to_table` or another method only asyncpg connections have on (with SQL or a table), or
+    runs `$1` SQL on, is one even when it comes from the project's own factory (`conn = await
+    get_conn()`) in a file that never imports asyncpg; `execute` and `fetch` alone tell nothing (SQLAlchemy,
+    `databases`, aiosqlite and psycopg have them too). Files importing a library with asyncpg's method
+    names (aiochclient, aio-databases, mautrix, pyodbc, aioodbc, psqlpy) infer nothing.
+
     ## Fix safety
     The fix is safe: `row["name"]` is how a Record gives its field.
 
@@ -100,6 +108,20 @@ class RecordAttributeAccess(LintRule):
                 row = (await session.execute(text("SELECT id, name FROM t"))).first()
                 return row.name
             """),
+        # The project's factory with a record class of its own (shape 8), and a factory's connection used with
+        # `execute` only: a SQLAlchemy connection, whose rows do have attributes.
+        Valid(record_example("row.name", options=", record_class=AttrRecord", factory=True)),
+        Valid("""
+            from sqlalchemy import text
+
+            from app.db import get_conn
+
+
+            async def first_name():
+                conn = await get_conn()
+                row = (await conn.execute(text("SELECT id, name FROM t ORDER BY id LIMIT 1"))).first()
+                return row.name
+            """),
     )
     INVALID = (
         Invalid(
@@ -122,6 +144,13 @@ class RecordAttributeAccess(LintRule):
             ),
             applicability=Applicability.SAFE,
         ),
+        # A connection from the project's factory, known by its use (`fetchrow`; shape 8).
+        Invalid(
+            record_example("row.name", factory=True),
+            positions=[(8, 16)],
+            fixed=record_example('row["name"]', factory=True),
+            applicability=Applicability.SAFE,
+        ),
         Invalid(
             _LOOP.format(attr="id"),
             positions=[(10, 27)],
@@ -137,7 +166,7 @@ class RecordAttributeAccess(LintRule):
             finder = _Attributes()
             step.statement.visit(finder)
             for attribute in finder.found:
-                origin = self.model.handle_of(attribute.value)
+                origin = self.model.handle_of(attribute.value, inferred=True)
                 if origin is not None and origin.kind == "asyncpg-record":
                     self._report(attribute)
             for comprehension in finder.comprehensions:
@@ -146,7 +175,7 @@ class RecordAttributeAccess(LintRule):
     def _check_comprehension(self, comprehension: cst.BaseComp) -> None:
         """`[r.name for r in await con.fetch(...)]`: the loop variable of a comprehension over records."""
         for_in, records = comprehension.for_in, set()
-        origin = self.model.iterated_handle(for_in.iter)
+        origin = self.model.iterated_handle(for_in.iter, inferred=True)
         if origin is not None and origin.kind == "asyncpg-record" and isinstance(for_in.target, cst.Name):
             records.add(for_in.target.value)
         parts = (

@@ -110,6 +110,9 @@ class JsonCodecMismatch(LintRule):
     pool = await asyncpg.create_pool(dsn, init=json_codecs)
     ```
 
+    Connections known only by their use (from the project's own factory, in a file that never imports
+    asyncpg) are not judged: the factory may register json codecs.
+
     ## Fix safety
     The fixes are display-only: dropping `json.loads` is right only if every connection that reaches
     this code is SQLAlchemy's, and where to register codecs is a project decision.
@@ -129,6 +132,17 @@ class JsonCodecMismatch(LintRule):
         Valid(borrowed_example('row["doc"]')),
         Valid(plain_example('json.dumps({"k": 2})', 'json.loads(row["doc"])')),
         Valid(_POOL_WITH_CODECS),
+        # A connection from the project's factory, known to be asyncpg's only by its use (shape 8): the factory
+        # may register json codecs (most do), so a dict argument is not judged.
+        Valid("""
+            from app.db import get_conn
+
+
+            async def settings():
+                conn = await get_conn()
+                await conn.execute("INSERT INTO t (id, doc) VALUES ($1, $2)", 2, {"k": 2})
+                return await conn.fetchval("SELECT doc FROM t WHERE id = 2")
+            """),
     )
     INVALID = (
         Invalid(

@@ -50,6 +50,13 @@ class SqlSyntaxError(LintRule):
     found by SQLAlchemy's own rule, so `:since::timestamptz` (not a bind for SQLAlchemy) is reported:
     write `CAST(:since AS timestamptz)`.
 
+    An asyncpg connection is also known by its use: a name the function calls `fetchrow`, `fetchval`,
+    `copy_records_to_table` or another method only asyncpg connections have on (with SQL or a table), or
+    runs `$1` SQL on, is one even when it comes from the project's own factory (`conn = await
+    get_conn()`) in a file that never imports asyncpg; `execute` and `fetch` alone tell nothing (SQLAlchemy,
+    `databases`, aiosqlite and psycopg have them too). Files importing a library with asyncpg's method
+    names (aiochclient, aio-databases, mautrix, pyodbc, aioodbc, psqlpy) infer nothing.
+
     ## Fix safety
     There is no fix: what the SQL should have said is for its author to decide.
 
@@ -124,6 +131,14 @@ class SqlSyntaxError(LintRule):
                 return url.startswith("postgres")
             """
         ),
+        # The project's connection used with `execute` only (aiosqlite's, here SQLite's SQL): not known to be
+        # asyncpg, not judged.
+        Valid("""
+            async def upsert(get_db, id, name):
+                async with get_db() as db:
+                    await db.execute("INSERT OR REPLACE INTO t (id, name) VALUES (?, ?)", (id, name))
+                    await db.commit()
+            """),
         Valid(
             """
             from sqlalchemy import text
@@ -191,6 +206,20 @@ class SqlSyntaxError(LintRule):
             """,
             positions=[(2, 45)],
         ),
+        # A connection from the project's factory in a file that never imports asyncpg, known by its use
+        # (`fetchval`; shape 8): its `execute` is asyncpg's too.
+        Invalid(
+            """
+            from app.db import get_conn
+
+
+            async def rename(name, id):
+                conn = await get_conn()
+                await conn.execute("UPDATE t SET name = %(name)s WHERE id = %(id)s", {"name": name, "id": id})
+                return await conn.fetchval("SELECT name FROM t WHERE id = $1", id)
+            """,
+            positions=[(6, 45)],
+        ),
     )
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -207,7 +236,7 @@ class SqlSyntaxError(LintRule):
         if method in ASYNCPG_ONLY_METHODS and not self.sqlite_only:
             self._check(node, "driver")
         elif method in TRACED_METHODS or method in ASYNCPG_ONLY_METHODS:
-            origin = self.model.handle_of(node.func.value)
+            origin = self.model.handle_of(node.func.value, inferred=True)
             if origin is not None and origin.kind in TRACED_KINDS:
                 self._check(node, "driver")
         elif self.check_text and self.model.is_text(node):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from lintdb.cst_fixes import add_import, imported_name
@@ -40,6 +42,11 @@ DATETIME = "datetime.datetime"
 NOW = "datetime.datetime.now"
 PARTIAL = frozenset({"functools.partial"})
 TYPE_MAP = "type_annotation_map"
+# asyncpg in the file: an import, or a `postgresql+asyncpg://` URL
+ASYNCPG_EVIDENCE = re.compile(r"(?m)^[ \t]*(?:import|from)[ \t]+asyncpg\b|\+asyncpg\b")
+# the URL line that puts the examples in an asyncpg project
+ASYNCPG_URL = '\n\nDATABASE_URL = "postgresql+asyncpg://app@localhost/app"\n'
+
 ERROR = (
     "`DataError: invalid input for query argument $N: datetime.datetime(...) "
     "(can't subtract offset-naive and offset-aware datetimes)`"
@@ -70,9 +77,12 @@ def models_example(
     imports: str = "datetime, timezone",
     sa_import: str = "from sqlalchemy import DateTime, String",
     base_body: str = "pass",
+    asyncpg: bool = True,
 ) -> str:
-    """A declarative `Event` model whose `created_at` is `mapped_column(<column>)`."""
-    return _MODELS.format(column=column, imports=imports, sa_import=sa_import, base_body=base_body)
+    """A declarative `Event` model whose `created_at` is `mapped_column(<column>)`, in a file with an
+    asyncpg URL unless ``asyncpg`` is False."""
+    models = _MODELS.format(column=column, imports=imports, sa_import=sa_import, base_body=base_body)
+    return models + ASYNCPG_URL if asyncpg else models
 
 
 _HELPER = """
@@ -101,7 +111,7 @@ class Event(Base):
 
 def helper_example(column: str = "", extra_import: str = "") -> str:
     """`Mapped[datetime]` with a module function as its default."""
-    return _HELPER.format(column=column, extra_import=extra_import)
+    return _HELPER.format(column=column, extra_import=extra_import) + ASYNCPG_URL
 
 
 _TABLE = """
@@ -123,7 +133,7 @@ events = sa.Table(
 
 def table_example(type_: str) -> str:
     """A Core table whose `created_at` column has type ``type_``."""
-    return _TABLE.format(type_=type_)
+    return _TABLE.format(type_=type_) + ASYNCPG_URL
 
 
 class AwareDatetimeInNaiveColumn(LintRule):
@@ -135,10 +145,14 @@ class AwareDatetimeInNaiveColumn(LintRule):
     (`datetime.now(timezone.utc)`, `datetime.now(UTC)`, `datetime.now(tz=...)`, directly, in a
     `lambda`, a `functools.partial` or a module function).
 
+    Only where asyncpg is in play: the file imports asyncpg or holds a `+asyncpg` URL, or the project
+    declares an asyncpg dependency (pyproject.toml, requirements*.txt). psycopg2 and psycopg store the
+    aware value into the naive column without an error.
+
     ## Default
-    Off by default: on the real-world ledger (issue 13) 3 of 3 findings were false positives, in a
-    psycopg2-only project (psycopg2 stores the aware value; only asyncpg raises). Select it with
-    `--select LDB209` in asyncpg projects.
+    Off by default: since it judges asyncpg projects only, it reports nothing on the real-world ledger
+    (the 3 findings it had, in a psycopg2-only project, were false positives), so no real repository's
+    bug backs it yet. Select it with `--select LDB209`.
 
     ## Why is this bad?
     The column is `TIMESTAMP WITHOUT TIME ZONE`, and asyncpg refuses to encode an aware datetime for
@@ -201,6 +215,8 @@ class AwareDatetimeInNaiveColumn(LintRule):
                 id: Mapped[int] = mapped_column(primary_key=True)
                 created_at: Mapped[datetime] = mapped_column(default=lambda: datetime.now(timezone.utc))
             """),
+        # The same model in a project with no asyncpg (psycopg2 stores the aware value): not judged.
+        Valid(models_example("DateTime, default=lambda: datetime.now(timezone.utc)", asyncpg=False)),
     )
     INVALID = (
         Invalid(
@@ -223,7 +239,12 @@ class AwareDatetimeInNaiveColumn(LintRule):
         ),
     )
 
+    def visit_Module(self, node: cst.Module) -> None:
+        self.asyncpg = ASYNCPG_EVIDENCE.search(self.text) is not None or self.model.project.depends_on("asyncpg")
+
     def visit_Call(self, node: cst.Call) -> None:
+        if not self.asyncpg:
+            return
         names = self.qualified(node.func)
         if not names & (COLUMNS | MAPPED_COLUMNS):
             return
@@ -235,7 +256,7 @@ class AwareDatetimeInNaiveColumn(LintRule):
             self._report(node, setting, self._timezone_fix(type_))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        if not self._default_type_map(node, 0):
+        if not self.asyncpg or not self._default_type_map(node, 0):
             return
         for line in statements(node.body):
             for small in line.body if isinstance(line, cst.SimpleStatementLine) else ():

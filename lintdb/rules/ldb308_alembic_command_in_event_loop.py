@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 import libcst as cst
 
 from lintdb.cst_fixes import mentions
 from lintdb.cst_helpers import dotted
 from lintdb.diagnostics import Applicability
 from lintdb.flow import all_calls, walk
+from lintdb.model.project import MigrationEnv, read_env
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
 
 # The commands that run env.py unconditionally (revision, merge, history, show and edit only with
 # `revision_environment` or autogenerate).
 ENV_COMMANDS = frozenset({"upgrade", "downgrade", "stamp", "current", "check", "ensure_version"})
 _QUALIFIED = {f"alembic.command.{name}": name for name in ENV_COMMANDS}
+# Where env.py is looked for when alembic.ini does not name it: up to three folders below the project root
+# (`src/app/alembic/env.py`).
+ENV_PATTERNS = ("env.py", "*/env.py", "*/*/env.py", "*/*/*/env.py")
 
 _FASTAPI = """
 {extra_import}from contextlib import asynccontextmanager
@@ -61,6 +68,22 @@ def _asyncio_name(module: cst.Module) -> tuple[str | None, cst.BaseStatement | N
     return "asyncio", first_import or (module.body[0] if module.body else None)
 
 
+@lru_cache(maxsize=64)
+def project_envs(root: Path) -> tuple[MigrationEnv, ...]:
+    """The Alembic env.py files near the top of a project (those that call `context.configure`)."""
+    found = []
+    for pattern in ENV_PATTERNS:
+        for path in sorted(root.glob(pattern)):
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            env = read_env(path) if "context.configure" in text else None
+            if env is not None:
+                found.append(env)
+    return tuple(found)
+
+
 class AlembicCommandInEventLoop(LintRule):
     """
     ## What it does
@@ -68,10 +91,17 @@ class AlembicCommandInEventLoop(LintRule):
     `ensure_version` made directly inside an `async def`: a FastAPI lifespan, a startup hook, an async
     `main()`.
 
+    Only when the project's env.py raises there: the one alembic.ini's `script_location` names, or else
+    those up to three folders below the project root. An env.py that runs no loop of its own (the sync
+    templates) or that checks for a running loop first (`asyncio.get_running_loop()`, then a thread or
+    `nest_asyncio`) is not judged: the call blocks the event loop for the migration, but works. With no
+    env.py found, the async template is assumed.
+
     ## Default
-    Off by default: on the real-world ledger (issue 13) 5 of 5 findings were false positives: a sync env.py
-    (no `asyncio.run`), or an env.py that moves to a thread when a loop is running. Select it with
-    `--select LDB308` when your env.py is the async template.
+    Off by default: it has no false positive on the real-world ledger any more (the 5 it had were on a
+    sync env.py or one that moves to a thread when a loop is running), but it finds no real bug there
+    either: the ledger's one known case (a lifespan reaching an always-`asyncio.run` env.py through
+    `run_sync`) is a shape it does not see. Select it with `--select LDB308`.
 
     ## Why is this bad?
     These commands run `env.py`, and the async `env.py` (`alembic init -t async`) runs its migrations
@@ -278,8 +308,14 @@ class AlembicCommandInEventLoop(LintRule):
         ),
     )
 
+    def visit_Module(self, node: cst.Module) -> None:
+        project = self.model.project
+        envs = (project.env,) if project.env is not None else project_envs(project.root) if project.root else ()
+        # With env.py known, only one that starts its own loop without looking for a running one raises.
+        self.raises = not envs or any(env.raises_in_running_loop for env in envs)
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.asynchronous is None or not isinstance(node.body, cst.IndentedBlock):
+        if not self.raises or node.asynchronous is None or not isinstance(node.body, cst.IndentedBlock):
             return
         whole: set[int] = set()  # ids of calls that are a whole statement or assigned value: fixable
         for step in walk(node.body.body):

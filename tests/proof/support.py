@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import types
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,6 +46,30 @@ def load(source: str) -> types.ModuleType:
     module = types.ModuleType(f"example_{uuid.uuid4().hex[:8]}")
     exec(compile(source, module.__name__, "exec"), module.__dict__)
     return module
+
+
+def load_with_factory(source: str, **factories: Any) -> types.ModuleType:
+    """Execute example code whose project factory (`from app.db import NAME`) is given here instead: the
+    factories are real asyncpg / SQLAlchemy callables, never mocks of the database."""
+    module = types.ModuleType(f"example_{uuid.uuid4().hex[:8]}")
+    module.__dict__.update(factories)
+    for name in factories:
+        source = source.replace(f"from app.db import {name}\n", "")
+    exec(compile(source, module.__name__, "exec"), module.__dict__)
+    return module
+
+
+@contextlib.asynccontextmanager
+async def connection_in_transaction(dsn: str) -> AsyncIterator[Any]:
+    """A project's context manager that hands out an asyncpg connection inside a transaction."""
+    import asyncpg
+
+    con = await asyncpg.connect(dsn)
+    try:
+        async with con.transaction():
+            yield con
+    finally:
+        await con.close()
 
 
 def load_models(source: str) -> types.ModuleType:

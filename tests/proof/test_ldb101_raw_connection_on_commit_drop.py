@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from lintdb.rules.ldb101_raw_connection_on_commit_drop import (
     RawConnectionOnCommitDrop as Rule,
 )
-from tests.proof.support import asyncpg_dsn, in_session, lintdb_fix, load
+from tests.proof.support import (
+    asyncpg_dsn,
+    connection_in_transaction,
+    in_session,
+    lintdb_fix,
+    load,
+    load_with_factory,
+)
 
 RECORDS = [(1, "a"), (2, "b"), (3, "c")]
 UNDEFINED = 'relation "_tmp_x" does not exist'
@@ -238,3 +245,10 @@ def test_factory_connection_known_by_use_fails_and_transaction_fix_works(pg_dsn:
     fixed_source = lintdb_fix(case.source(), tmp_path, unsafe=True)
     assert fixed_source == case.fixed_source()
     assert asyncio.run(run(fixed_source)) == 2
+
+
+def test_near_miss_project_context_manager_may_open_the_transaction(pg_dsn: str) -> None:
+    """Not judged (shape 8): a project's `async with connection() as conn` may hand out a connection inside a
+    transaction, and then the ON COMMIT DROP table lives until the COPY is done."""
+    module = load_with_factory(Rule.VALID[6].source(), connection=connection_in_transaction)
+    asyncio.run(module.stage(pg_dsn, [(1,), (2,)]))

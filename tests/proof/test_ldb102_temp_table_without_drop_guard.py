@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from lintdb.rules.ldb102_temp_table_without_drop_guard import (
     TempTableWithoutDropGuard as Rule,
 )
-from tests.proof.support import asyncpg_dsn, lintdb_fix, load
+from tests.proof.support import asyncpg_dsn, lintdb_fix, load, load_with_factory
 
 
 async def _pool_calls(module: types.ModuleType, dsn: str) -> list[int]:
@@ -43,17 +43,24 @@ async def _session_calls(module: types.ModuleType, dsn: str) -> list[int]:
 
 
 def test_every_invalid_example_is_proven() -> None:
-    assert len(Rule.INVALID) == 3
+    assert len(Rule.INVALID) == 4
 
 
-@pytest.mark.parametrize("index", [0, 2])  # 2: the table made from a query an f-string hole stands for
+def _load(source: str) -> types.ModuleType:
+    """The example with the project's context manager (`from app.db import connection`, shape 8) being the
+    pool's own `acquire()`."""
+    return load_with_factory(source, connection=lambda pool: pool.acquire())
+
+
+# 2: the table made from a query an f-string hole stands for; 3: acquired through the project's factory
+@pytest.mark.parametrize("index", [0, 2, 3])
 def test_pool_leftover_and_fix(index: int, pg_dsn: str, tmp_path: Path) -> None:
     case = Rule.INVALID[index]
     with pytest.raises(asyncpg.DuplicateTableError, match='relation "_stage" already exists'):
-        asyncio.run(_pool_calls(load(case.source()), pg_dsn))
+        asyncio.run(_pool_calls(_load(case.source()), pg_dsn))
     fixed = lintdb_fix(case.source(), tmp_path)
     assert fixed == case.fixed_source()
-    assert asyncio.run(_pool_calls(load(fixed), pg_dsn)) == [2, 1]
+    assert asyncio.run(_pool_calls(_load(fixed), pg_dsn)) == [2, 1]
 
 
 def test_on_commit_drop_twice_in_one_session_and_fix(pg_dsn: str, tmp_path: Path) -> None:

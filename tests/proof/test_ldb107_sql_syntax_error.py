@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import asyncpg
 import pytest
 import sqlalchemy.exc
@@ -17,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from lintdb.rules.ldb107_sql_syntax_error import SqlSyntaxError as Rule
-from tests.proof.support import in_session, lintdb_findings, load
+from tests.proof.support import in_session, lintdb_findings, load, load_with_factory
 
 SINCE = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
 SETUP = (
@@ -44,14 +45,20 @@ def _reported(source: str, tmp_path: Path) -> list[str]:
     return [d["message"] for d in lintdb_findings(source, tmp_path, "LDB107")]
 
 
+async def _rename_through_factory(module: Any, con: asyncpg.Connection) -> Any:
+    module.get_conn = lambda: asyncio.sleep(0, con)
+    return await module.rename("b", 1)
+
+
 def _server_error(index: int, dsn: str) -> BaseException:
-    module = load(Rule.INVALID[index].source())
+    module = load_with_factory(Rule.INVALID[index].source(), get_conn=None)
     runs: list[Callable[[], Any]] = [
         lambda: asyncio.run(module.rename(dsn, "b", 1)),
         lambda: asyncio.run(_with_connection(dsn, module.names)),
         lambda: asyncio.run(_with_session(dsn, lambda s: module.recent(s, SINCE))),
         lambda: asyncio.run(_with_session(dsn, lambda s: module.recent(s, SINCE))),
         lambda: asyncio.run(_with_connection(dsn, module.rows)),
+        lambda: asyncio.run(_with_connection(dsn, lambda con: _rename_through_factory(module, con))),
     ]
     with pytest.raises((asyncpg.PostgresSyntaxError, sqlalchemy.exc.ProgrammingError)) as raised:
         runs[index]()
@@ -59,7 +66,7 @@ def _server_error(index: int, dsn: str) -> BaseException:
 
 
 def test_every_invalid_example_is_proven() -> None:
-    assert len(Rule.INVALID) == 5
+    assert len(Rule.INVALID) == 6
 
 
 @pytest.mark.parametrize("index", range(len(Rule.INVALID)))
@@ -106,6 +113,19 @@ def test_sqlite_only_near_miss_runs_on_sqlite(tmp_path: Path) -> None:
             await engine.dispose()
 
     assert [tuple(r) for r in asyncio.run(run())] == [(1, 1, 1)]
+
+
+def test_factory_connection_used_with_execute_only_runs_sqlite_sql(tmp_path: Path) -> None:
+    """Not judged (shape 8): the project's connection used with `execute` only is aiosqlite's here, and its
+    SQLite SQL runs."""
+    database = tmp_path / "db.sqlite"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE t (id integer PRIMARY KEY, name text)")
+    module = load(Rule.VALID[7].source())
+    asyncio.run(module.upsert(lambda: aiosqlite.connect(database), 1, "a"))
+    asyncio.run(module.upsert(lambda: aiosqlite.connect(database), 1, "b"))
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT id, name FROM t").fetchall() == [(1, "b")]
 
 
 def test_near_miss_a_format_template_runs_once_filled_in(pg_dsn: str) -> None:

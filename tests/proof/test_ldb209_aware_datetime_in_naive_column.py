@@ -13,8 +13,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 import sqlalchemy.exc
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import Session
 
 from lintdb.rules.ldb209_aware_datetime_in_naive_column import (
     AwareDatetimeInNaiveColumn as Rule,
@@ -78,4 +79,22 @@ def test_near_miss_aware_column_or_type_map_works(index: int, pg_dsn: str) -> No
 @pytest.mark.parametrize("index", [1, 2])
 def test_near_miss_naive_default_works(index: int, pg_dsn: str) -> None:
     created_at, sql_type = asyncio.run(_insert(load_models(Rule.VALID[index].source()), pg_dsn))
+    assert created_at.tzinfo is None and sql_type == "timestamp without time zone"
+
+
+def test_near_miss_without_asyncpg_psycopg2_stores_the_aware_default(pg_dsn: str) -> None:
+    """Not judged without asyncpg in play: psycopg2 inserts the aware default into the naive column."""
+    module = load_models(Rule.VALID[-1].source())
+    engine = create_engine(pg_dsn.replace("postgresql://", "postgresql+psycopg2://", 1))
+    try:
+        with engine.begin() as conn:
+            module.Base.metadata.drop_all(conn)
+            module.Base.metadata.create_all(conn)
+        with Session(engine) as session:
+            session.add(module.Event(name="launch"))
+            session.commit()
+            query = text("SELECT created_at, pg_typeof(created_at)::text FROM events")
+            created_at, sql_type = session.execute(query).one()
+    finally:
+        engine.dispose()
     assert created_at.tzinfo is None and sql_type == "timestamp without time zone"

@@ -15,7 +15,7 @@ import pytest
 from lintdb.rules.ldb308_alembic_command_in_event_loop import (
     AlembicCommandInEventLoop as Rule,
 )
-from tests.proof.support import asyncpg_dsn, lintdb_fix, public_tables_and_versions
+from tests.proof.support import asyncpg_dsn, lintdb_findings, lintdb_fix, public_tables_and_versions
 
 ERROR = "RuntimeError: asyncio.run() cannot be called from a running event loop"
 MIGRATION = """
@@ -47,11 +47,11 @@ SHARED_CONNECTION = """def run_migrations_online() -> None:
 """
 
 
-def _project(root: Path, dsn: str, *, shared_connection: bool = False) -> Path:
-    """`alembic init -t async` in ``root``, pointed at the test database, with one migration."""
+def _project(root: Path, dsn: str, *, shared_connection: bool = False, template: str = "async") -> Path:
+    """`alembic init -t TEMPLATE` in ``root``, pointed at the test database, with one migration."""
     root.mkdir(parents=True)
     subprocess.run(
-        [sys.executable, "-m", "alembic", "init", "-t", "async", "migrations"],
+        [sys.executable, "-m", "alembic", "init", "-t", template, "migrations"],
         cwd=root,
         check=True,
         capture_output=True,
@@ -59,7 +59,8 @@ def _project(root: Path, dsn: str, *, shared_connection: bool = False) -> Path:
     ini = root / "alembic.ini"
     text = ini.read_text(encoding="utf-8")
     assert "sqlalchemy.url = driver://user:pass@localhost/dbname" in text
-    ini.write_text(text.replace("driver://user:pass@localhost/dbname", asyncpg_dsn(dsn)), encoding="utf-8")
+    url = asyncpg_dsn(dsn) if template == "async" else dsn.replace("postgresql://", "postgresql+psycopg2://", 1)
+    ini.write_text(text.replace("driver://user:pass@localhost/dbname", url), encoding="utf-8")
     (root / "migrations" / "versions" / "0001_t1.py").write_text(MIGRATION, encoding="utf-8")
     if shared_connection:
         env = root / "migrations" / "env.py"
@@ -109,5 +110,22 @@ def test_command_in_coroutine_fails_and_fix_migrates(index: int, pg_dsn: str, tm
 def test_near_miss_migrates(index: int, driver: str, pg_dsn: str, tmp_path: Path) -> None:
     root = _project(tmp_path / "app", pg_dsn, shared_connection=index == 3)
     result = _run(Rule.VALID[index].source(), driver, root, pg_dsn)
+    assert result.returncode == 0, result.stderr
+    assert public_tables_and_versions(pg_dsn) == (["alembic_version", "t1"], ["0001"])
+
+
+def test_reported_beside_the_async_template(pg_dsn: str, tmp_path: Path) -> None:
+    """The project's env.py is the async template (`asyncio.run`, no running-loop check): judged."""
+    root = _project(tmp_path / "app", pg_dsn)
+    assert [f["code"] for f in lintdb_findings(Rule.INVALID[0].source(), root, "LDB308")] == ["LDB308"]
+
+
+def test_near_miss_sync_env_migrates_from_a_coroutine_and_is_not_reported(pg_dsn: str, tmp_path: Path) -> None:
+    """With the sync template's env.py (no loop of its own) the same lifespan migrates: it blocks the event
+    loop for the migration but raises nothing, so it is not reported."""
+    root = _project(tmp_path / "app", pg_dsn, template="generic")
+    source = Rule.INVALID[0].source()
+    assert lintdb_findings(source, root, "LDB308") == []
+    result = _run(source, LIFESPAN, root, pg_dsn)
     assert result.returncode == 0, result.stderr
     assert public_tables_and_versions(pg_dsn) == (["alembic_version", "t1"], ["0001"])
