@@ -90,3 +90,21 @@ def test_dependencies_above_a_migrations_alembic_ini(tmp_path: Path) -> None:
     (migrations / "alembic.ini").write_text("[alembic]\n", encoding="utf-8")
     context = project_context(migrations / "versions" / "0001_x.py")
     assert context.root == migrations and context.dialects == ("postgresql",)
+
+
+def test_databases_the_code_names_join_the_dialects(tmp_path: Path) -> None:
+    """conda-store's shape: PostgreSQL/MySQL drivers declared, a SQLite default URL in the settings; optuna's:
+    a SQLite alembic.ini, a branch on `engine.name == "postgresql"`; URLs in tests do not count."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\ndependencies = ["psycopg2-binary"]\n')
+    package = tmp_path / "app"
+    (package / "migrations" / "versions").mkdir(parents=True)
+    (package / "migrations" / "alembic.ini").write_text("[alembic]\n", encoding="utf-8")
+    (package / "config.py").write_text('DATABASE_URL = "sqlite:///app.sqlite"\n', encoding="utf-8")
+    (package / "storage.py").write_text(
+        "def upsert(engine, sessionmaker):\n    if engine.name == 'mysql':\n        pass\n", encoding="utf-8"
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "helpers.py").write_text('URL = "mariadb://test/db"\n', encoding="utf-8")
+    context = project_context(package / "migrations" / "versions" / "0001_x.py")
+    assert context.dialects == ("postgresql", "mysql", "sqlite")

@@ -182,6 +182,12 @@ def _context(root: Path | None) -> ProjectContext:
         dialects = (*dialects, "sqlite")
     if any(declares(dependencies, d) for d in POSTGRESQL_DRIVERS) and "postgresql" not in dialects:
         dialects = (*dialects, "postgresql")
+    # URLs the project's code names: conda-store's SQLite default beside PostgreSQL drivers, optuna's
+    # PostgreSQL storage behind a SQLite alembic.ini. (Imported here: the index imports this module.)
+    from lintdb.model.project_index import project_index
+
+    named = project_index(_declaring_root(root)).url_dialects
+    dialects = (*dialects, *sorted(d for d in named if d not in dialects))
     return ProjectContext(root, dependencies, url, env, dialects)
 
 

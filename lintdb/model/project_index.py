@@ -20,6 +20,13 @@ MAX_DEPTH = 32  # steps of following names, calls and imports
 SKIPPED_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist", "venv", "env"})
 MAX_FILES = 5000
 # A module can define a session factory or a URL only if its text names one.
+URL_SCHEME = re.compile(r"""["'](postgres(?:ql)?|sqlite|mysql|mariadb)(?:\+\w+)?://""")
+# `engine.name == "postgresql"`, `dialect.name in ("mysql", ...)`: a database the code has a branch for
+DIALECT_TEST = re.compile(
+    r"""(?:dialect\.name|engine\.name|drivername|get_backend_name\(\))\s*(?:[!=]=|in|not\s+in)\s*[(\[{]?\s*"""
+    r"""["'](postgres(?:ql)?|sqlite|mysql|mariadb)\b"""
+)
+TEST_DIRECTORIES = frozenset({"tests", "test", "testing"})
 RELEVANT = re.compile(r"sessionmaker|AsyncSession|\b(?:postgres(?:ql)?|sqlite|mysql|mariadb)[+\w]*://")
 ASYNC_SESSION = frozenset({"sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.ext.asyncio.session.AsyncSession"})
 ASYNC_SESSIONMAKER = frozenset(
@@ -184,6 +191,23 @@ class ProjectIndex:
     def files(self) -> tuple[Path, ...]:
         """The modules the prefilter keeps (read and parsed only when a query reaches them)."""
         return tuple(p for p in _python_files(self.root) if _relevant(p)) if self.root is not None else ()
+
+    @cached_property
+    def url_dialects(self) -> frozenset[str]:
+        """The databases the project's own (non-test) modules name in URL literals (`"sqlite:///app.db"`,
+        a settings default, a docstring's example) or branch on (`engine.name == "postgresql"`): ones it
+        can run on, whatever alembic.ini says."""
+        found: set[str] = set()
+        for path in self.files:
+            if path.name == "conftest.py" or TEST_DIRECTORIES & set(path.parts):
+                continue
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for pattern in (URL_SCHEME, DIALECT_TEST):
+                found.update("postgresql" if m[1].startswith("postgres") else m[1] for m in pattern.finditer(text))
+        return frozenset(found)
 
     @cached_property
     def _dotted(self) -> dict[Path, tuple[str, ...]]:
