@@ -176,7 +176,7 @@ def _context(root: Path | None) -> ProjectContext:
         dialects = tuple(d for d in DIALECTS if url.startswith(d))
     if env is not None:
         dialects = tuple(dict.fromkeys((*dialects, *env.dialects)))
-    dependencies = declared_dependencies(_declaring_root(root))
+    dependencies = declared_dependencies(declaring_root(root))
     # Declared drivers name the databases the project runs on (an aiosqlite test setup beside asyncpg: both).
     if "aiosqlite" in dependencies and "sqlite" not in dialects:
         dialects = (*dialects, "sqlite")
@@ -186,7 +186,7 @@ def _context(root: Path | None) -> ProjectContext:
     # PostgreSQL storage behind a SQLite alembic.ini. (Imported here: the index imports this module.)
     from lintdb.model.project_index import project_index
 
-    named = project_index(_declaring_root(root)).url_dialects
+    named = project_index(declaring_root(root)).url_dialects
     dialects = (*dialects, *sorted(d for d in named if d not in dialects))
     return ProjectContext(root, dependencies, url, env, dialects)
 
@@ -194,7 +194,7 @@ def _context(root: Path | None) -> ProjectContext:
 DECLARATIONS = ("pyproject.toml", "setup.cfg", "setup.py")
 
 
-def _declaring_root(root: Path) -> Path:
+def declaring_root(root: Path) -> Path:
     """Where the project's dependencies are declared: ``root`` or the nearest directory above it with a
     declaration, up to the repository's top (Flask-Migrate keeps alembic.ini in `app/migrations/`)."""
     for directory in (root, *root.parents):
@@ -220,7 +220,7 @@ def context_files(directory: Path) -> list[Path]:
     root = project_root(directory)
     if root is None:
         return []
-    declaring = _declaring_root(root)
+    declaring = declaring_root(root)
     found = [declaring / name for name in DECLARATIONS]
     found += sorted(declaring.glob("requirements*.txt"))
     found.append(root / "alembic.ini")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from lintdb.model.project import context_files, project_root
+from lintdb.model.project import context_files, declaring_root, project_root
 
 MAX_DEPTH = 32  # steps of following names, calls and imports
 SKIPPED_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist", "venv", "env"})
@@ -504,8 +504,10 @@ def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST
 
 def project_sources(directory: Path) -> list[Path]:
     """Every project file whose change can change what a file in ``directory`` is told: those of its
-    project context and the indexed modules."""
-    return [*context_files(directory), *project_index(project_root(directory)).files]
+    project context and the indexed modules (the project's, and those whose URLs name its dialects)."""
+    root = project_root(directory)
+    named = project_index(declaring_root(root)).files if root is not None else ()
+    return [*context_files(directory), *dict.fromkeys((*project_index(root).files, *named))]
 
 
 @lru_cache(maxsize=16)
