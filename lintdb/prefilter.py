@@ -158,3 +158,13 @@ def strings_in(node: ast.AST, skip_statements: bool = False) -> Iterator[str]:
                 yield text
                 continue
         stack.extend(ast.iter_child_nodes(current))
+
+
+def dotted_name(node: ast.expr) -> str | None:
+    """`a.b.c` for a Name/Attribute chain of Python's `ast`, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted_name(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    return None

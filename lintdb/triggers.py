@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from lintdb.options import RuleOptions
-from lintdb.prefilter import HOLE, FileText, fold, inner_statements, strings_in
+from lintdb.prefilter import HOLE, FileText, dotted_name, fold, inner_statements, strings_in
 
 # An asyncpg connection can be in the file: an asyncpg import, a driver connection borrowed from
 # SQLAlchemy, or a pool's `acquire()` awaited or entered with `async with` (ASYNCPG_MADE); or a method only
@@ -292,22 +292,12 @@ def _position(node: ast.expr | ast.stmt) -> Position:
     return node.lineno, node.col_offset
 
 
-def _dotted(node: ast.expr) -> str | None:
-    """`a.b.c` for a Name/Attribute chain, else None."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return None if base is None else f"{base}.{node.attr}"
-    return None
-
-
 def _method_calls(nodes: list[ast.AST]) -> list[tuple[str, str, ast.Call]]:
     """(dotted receiver, method, call) of every `receiver.method(...)` among ``nodes``."""
     found = []
     for node in nodes:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            receiver = _dotted(node.func.value)
+            receiver = dotted_name(node.func.value)
             if receiver is not None:
                 found.append((receiver, node.func.attr, node))
     return found
@@ -354,7 +344,7 @@ def _loads(value: ast.expr, session: str) -> bool:
     value = _unawaited(value)
     if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
         return False
-    if _dotted(value.func.value) == session:
+    if dotted_name(value.func.value) == session:
         return value.func.attr in SESSION_LOADERS
     inner = _method_calls(list(ast.walk(value.func.value)))
     return value.func.attr in RESULT_LOADERS and any(r == session and m in ("execute", "scalars") for r, m, _ in inner)
@@ -490,7 +480,7 @@ def _aware_looking(node: ast.AST) -> bool:
     callee = _callee(node)
     if callee == "astimezone" or (callee == "now" and (node.args or node.keywords)):
         return True
-    named_now = any((_dotted(a) or "").rsplit(".", 1)[-1] == "now" for a in node.args)
+    named_now = any((dotted_name(a) or "").rsplit(".", 1)[-1] == "now" for a in node.args)
     return named_now and len(node.args) + len(node.keywords) > 1
 
 

@@ -15,6 +15,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from lintdb.model.project import context_files, declaring_root, project_root
+from lintdb.prefilter import dotted_name
 
 MAX_DEPTH = 32  # steps of following names, calls and imports
 SKIPPED_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist", "venv", "env"})
@@ -73,15 +74,6 @@ class _Module:
     fixtures: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
 
 
-def _dotted(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        inner = _dotted(node.value)
-        return None if inner is None else f"{inner}.{node.attr}"
-    return None
-
-
 def _read_module(path: Path) -> _Module | None:
     try:
         tree = ast.parse(path.read_bytes())
@@ -130,7 +122,7 @@ def _fixture_name(module: _Module, function: ast.FunctionDef | ast.AsyncFunction
 def _qualified(module: _Module, node: ast.expr) -> set[str]:
     """The qualified name of a dotted expression whose root the module imports (absolute imports only);
     of a generic alias's origin (`async_sessionmaker[AsyncSession]`)."""
-    path = _dotted(node.value if isinstance(node, ast.Subscript) else node)
+    path = dotted_name(node.value if isinstance(node, ast.Subscript) else node)
     if path is None:
         return set()
     root, _, rest = path.partition(".")
