@@ -9,13 +9,15 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from lintdb import __version__
 from lintdb.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
-from lintdb.model.project_index import project_sources
+from lintdb.model.project import context_files, project_root
+from lintdb.model.project_index import indexed_sources
 
 
 def file_key(path: Path) -> str | None:
@@ -27,9 +29,9 @@ def file_key(path: Path) -> str | None:
     return f"{stat.st_mtime_ns}:{stat.st_size}:{stat.st_mode}"
 
 
-def project_key(directory: Path) -> str:
-    """The stat keys of the project files a file's context and project index come from, digested."""
-    keys = [f"{path}={file_key(path)}" for path in project_sources(directory)]
+def _digest(paths: Iterable[Path]) -> str:
+    """The stat keys of ``paths``, digested."""
+    keys = [f"{path}={file_key(path)}" for path in paths]
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
 
 
@@ -69,15 +71,20 @@ class Cache:
             self.entries = {}
         self._changed = False
         self._projects: dict[Path, str] = {}
+        self._indexed: dict[Path | None, str] = {}
 
     def key(self, path: Path) -> str | None:
-        """The file's own stat key and its project's (computed once per directory and run)."""
+        """The file's own stat key and those of the project files its context and project index come from
+        (the context's once per directory, the indexed modules' once per project root and run)."""
         own = file_key(path)
         if own is None:
             return None
         directory = path.resolve().parent
         if directory not in self._projects:
-            self._projects[directory] = project_key(directory)
+            root = project_root(directory)
+            if root not in self._indexed:
+                self._indexed[root] = _digest(indexed_sources(root))
+            self._projects[directory] = f"{_digest(context_files(directory))}{self._indexed[root]}"
         return f"{own}:{self._projects[directory]}"
 
     def lookup(self, path: Path) -> list[Diagnostic] | None:

@@ -8,7 +8,7 @@ import libcst as cst
 
 from lintdb.model import SemanticModel
 from lintdb.model.project import _context, project_context
-from lintdb.model.project_index import project_sources
+from lintdb.model.project_index import indexed_sources
 from lintdb.options import RuleOptions
 
 
@@ -110,4 +110,4 @@ def test_databases_the_code_names_join_the_dialects(tmp_path: Path) -> None:
     context = project_context(package / "migrations" / "versions" / "0001_x.py")
     assert context.dialects == ("postgresql", "mysql", "sqlite")
     # the cache key holds them: config.py is outside the migrations' project root, in the declaring one
-    assert package / "config.py" in project_sources(package / "migrations" / "versions")
+    assert package / "config.py" in indexed_sources(package / "migrations")

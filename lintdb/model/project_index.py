@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from lintdb.model.project import context_files, declaring_root, project_root
+from lintdb.model.project import declaring_root
 from lintdb.prefilter import dotted_name
 
 MAX_DEPTH = 32  # steps of following names, calls and imports
@@ -494,12 +494,12 @@ def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST
     return found
 
 
-def project_sources(directory: Path) -> list[Path]:
-    """Every project file whose change can change what a file in ``directory`` is told: those of its
-    project context and the indexed modules (the project's, and those whose URLs name its dialects)."""
-    root = project_root(directory)
-    named = project_index(declaring_root(root)).files if root is not None else ()
-    return [*context_files(directory), *dict.fromkeys((*project_index(root).files, *named))]
+def indexed_sources(root: Path | None) -> tuple[Path, ...]:
+    """The indexed modules whose change can change what a file of the project at ``root`` is told: the
+    project's own, and those whose URLs name its dialects (the context's other files: `context_files`)."""
+    if root is None:
+        return ()
+    return tuple(dict.fromkeys((*project_index(root).files, *project_index(declaring_root(root)).files)))
 
 
 @lru_cache(maxsize=16)
