@@ -5,8 +5,8 @@ from __future__ import annotations
 import libcst as cst
 
 from lintdb.cst_helpers import call_arg, string_value
+from lintdb.prefilter import HOLE
 from lintdb.rule import LintRule
-from lintdb.sqltext import HOLE
 
 COLUMN = frozenset({"sqlalchemy.Column", "sqlalchemy.schema.Column", "sqlalchemy.sql.schema.Column"})
 

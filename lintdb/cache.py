@@ -16,8 +16,8 @@ from typing import Any
 
 from lintdb import __version__
 from lintdb.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
-from lintdb.model.project import context_files, project_root
-from lintdb.model.project_index import indexed_sources
+from lintdb.model.project import context_files, declaring_root, project_root
+from lintdb.model.project_index import project_index
 
 
 def file_key(path: Path) -> str | None:
@@ -27,6 +27,14 @@ def file_key(path: Path) -> str | None:
     except OSError:
         return None
     return f"{stat.st_mtime_ns}:{stat.st_size}:{stat.st_mode}"
+
+
+def indexed_sources(root: Path | None) -> tuple[Path, ...]:
+    """The indexed modules whose change can change what a file of the project at ``root`` is told: the
+    project's own, and those whose URLs name its dialects (the context's other files: `context_files`)."""
+    if root is None:
+        return ()
+    return tuple(dict.fromkeys((*project_index(root).files, *project_index(declaring_root(root)).files)))
 
 
 def _digest(paths: Iterable[Path]) -> str:

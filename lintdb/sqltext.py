@@ -17,10 +17,10 @@ import pglast
 from pglast import enums
 from pglast import parser as pg_parser
 
+from lintdb.prefilter import HOLE
 from lintdb.rule import Span
 from lintdb.triggers import SQLALCHEMY_BIND
 
-HOLE = "lintdb_hole"
 SQLALCHEMY_TEXT = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
 _SIMPLE_ESCAPES = {"\\", "'", '"', "a", "b", "f", "n", "r", "t", "v"}
 _ESCAPE = re.compile(r"\\(?:\r\n|\n|N\{[^}]*\}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.S)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import libcst as cst
 
+from lintdb.cache import indexed_sources
 from lintdb.model import SemanticModel
 from lintdb.model.project import _context, project_context
-from lintdb.model.project_index import indexed_sources
 from lintdb.options import RuleOptions
 
 

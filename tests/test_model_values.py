@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from lintdb.sqltext import HOLE
+from lintdb.prefilter import HOLE
 from tests.model_support import find, model_of
 
 

@@ -17,6 +17,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from lintdb.model.project_index import project_index
 from lintdb.options import RuleOptions
 
 ROOT_MARKERS = ("pyproject.toml", "alembic.ini", "setup.cfg", "setup.py", ".git")
@@ -183,9 +184,7 @@ def _context(root: Path | None) -> ProjectContext:
     if any(declares(dependencies, d) for d in POSTGRESQL_DRIVERS) and "postgresql" not in dialects:
         dialects = (*dialects, "postgresql")
     # URLs the project's code names: conda-store's SQLite default beside PostgreSQL drivers, optuna's
-    # PostgreSQL storage behind a SQLite alembic.ini. (Imported here: the index imports this module.)
-    from lintdb.model.project_index import project_index
-
+    # PostgreSQL storage behind a SQLite alembic.ini.
     named = project_index(declaring_root(root)).url_dialects
     dialects = (*dialects, *sorted(d for d in named if d not in dialects))
     return ProjectContext(root, dependencies, url, env, dialects)

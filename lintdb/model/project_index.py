@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from lintdb.model.project import declaring_root
-from lintdb.prefilter import dotted_name
+from lintdb.prefilter import HOLE, dotted_name
 
 MAX_DEPTH = 32  # steps of following names, calls and imports
 SKIPPED_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist", "venv", "env"})
@@ -460,8 +459,6 @@ class _Evaluator:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return node.value
         if isinstance(node, ast.JoinedStr):
-            from lintdb.sqltext import HOLE  # imports LibCST, which the cache's reading of the index does not need
-
             parts = [v.value if isinstance(v, ast.Constant) else HOLE for v in node.values]
             return "".join(str(p) for p in parts)
         if isinstance(node, ast.Call) and _qualified(self.module, node.func) & ENVIRON_GETTERS:
@@ -492,14 +489,6 @@ def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST
             continue
         stack.extend(reversed(list(ast.iter_child_nodes(node))))
     return found
-
-
-def indexed_sources(root: Path | None) -> tuple[Path, ...]:
-    """The indexed modules whose change can change what a file of the project at ``root`` is told: the
-    project's own, and those whose URLs name its dialects (the context's other files: `context_files`)."""
-    if root is None:
-        return ()
-    return tuple(dict.fromkeys((*project_index(root).files, *project_index(declaring_root(root)).files)))
 
 
 @lru_cache(maxsize=16)

@@ -14,7 +14,8 @@ from lintdb.cst_helpers import call_arg, unwrap_await
 from lintdb.model.names import Names
 from lintdb.model.tree import Tree, calls_under
 from lintdb.model.values import Values
-from lintdb.sqltext import HOLE, SQLALCHEMY_TEXT, SqlString, statements
+from lintdb.prefilter import HOLE
+from lintdb.sqltext import SQLALCHEMY_TEXT, SqlString, statements
 from lintdb.triggers import STATEMENT_START
 
 SQL_METHODS = frozenset(

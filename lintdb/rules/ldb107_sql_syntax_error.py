@@ -5,8 +5,9 @@ from __future__ import annotations
 import libcst as cst
 from pglast import parser as pg_parser
 
+from lintdb.prefilter import HOLE
 from lintdb.rule import Invalid, LintRule, Valid
-from lintdb.sqltext import HOLE, SqlString, SqlToken
+from lintdb.sqltext import SqlString, SqlToken
 from lintdb.triggers import STATEMENT_START
 
 # Methods that take SQL only on asyncpg (DB-API cursors have no `fetch`, `fetchrow`, ...).

@@ -11,8 +11,9 @@ from lintdb.diagnostics import Applicability
 from lintdb.model import SemanticModel
 from lintdb.model.handles import URL_ENGINE_FACTORIES
 from lintdb.options import RuleOptions
+from lintdb.prefilter import HOLE
 from lintdb.rule import FixSpec, Invalid, LintRule, Span, TextEdit, Valid
-from lintdb.sqltext import HOLE, SqlString, sql_string
+from lintdb.sqltext import SqlString, sql_string
 
 SSLMODE = "sslmode"
 # libpq's sslmode values, which asyncpg's `ssl=` takes as they are

@@ -8,8 +8,9 @@ import libcst as cst
 
 from lintdb.cst_helpers import call_arg, dotted, python_string, string_value
 from lintdb.diagnostics import Applicability
+from lintdb.prefilter import HOLE
 from lintdb.rule import FixSpec, Invalid, LintRule, Replace, Valid
-from lintdb.sqltext import HOLE, dropped_tables, quote_identifier
+from lintdb.sqltext import dropped_tables, quote_identifier
 
 _NO_REBUILD = frozenset({"create_index", "drop_index", "f"})  # `f()` names a constraint, it is no operation
 
